@@ -1,0 +1,1 @@
+//! Login, server configuration and local config storage for the Neuro Platform SDK.

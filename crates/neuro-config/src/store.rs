@@ -1,0 +1,205 @@
+//! The config database `<config dir>/db`, in the layout the Python CLI uses, so
+//! that a login made by either client serves both.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use neuro_types::wire::stored_config::MAIN_TABLE_SQL;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::token::AuthToken;
+use crate::ConfigError;
+
+/// File name of the config database inside the config directory.
+pub const DB_FILE: &str = "db";
+
+/// One row of the `main` table, with its JSON columns still as text.
+#[derive(Clone, PartialEq)]
+pub struct StoredRow {
+    /// `auth_config` column: JSON of the OAuth settings.
+    pub auth_config: String,
+    /// Token, expiry and refresh token.
+    pub token: AuthToken,
+    /// `url` column: the API URL logged in to.
+    pub url: String,
+    /// `admin_url` column.
+    pub admin_url: Option<String>,
+    /// `version` column: the client version that wrote the row.
+    pub version: String,
+    /// Current cluster.
+    pub cluster_name: Option<String>,
+    /// Current org (`None` = no org).
+    pub org_name: Option<String>,
+    /// `clusters` column: JSON array of the stored clusters.
+    pub clusters: String,
+}
+
+impl std::fmt::Debug for StoredRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredRow")
+            .field("token", &self.token)
+            .field("url", &self.url)
+            .field("admin_url", &self.admin_url)
+            .field("version", &self.version)
+            .field("cluster_name", &self.cluster_name)
+            .field("org_name", &self.org_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Path of the database file in `dir`.
+pub fn db_path(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE)
+}
+
+/// Whether a config database exists in `dir`.
+pub fn is_present(dir: &Path) -> bool {
+    db_path(dir).is_file()
+}
+
+/// Reads the newest row of the `main` table after the checks the Python CLI
+/// makes: the directory is 0700, the file is 0600, the table's SQL matches.
+pub fn load(dir: &Path) -> Result<StoredRow, ConfigError> {
+    let file = db_path(dir);
+    if !dir.exists() || !file.exists() {
+        return Err(ConfigError::NotFound {
+            path: dir.to_path_buf(),
+        });
+    }
+    if !dir.is_dir() {
+        return Err(ConfigError::malformed(dir, "the config path is not a directory"));
+    }
+    if !file.is_file() {
+        return Err(ConfigError::malformed(dir, "`db` is not a regular file"));
+    }
+    check_mode(dir, 0o700)?;
+    check_mode(&file, 0o600)?;
+
+    let conn = Connection::open(&file).map_err(|e| ConfigError::db(&file, e))?;
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'main'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(|e| ConfigError::db(&file, e))?;
+    if sql.as_deref() != Some(MAIN_TABLE_SQL) {
+        return Err(ConfigError::malformed(dir, "unexpected schema of table `main`"));
+    }
+    let row = conn
+        .query_row(
+            "SELECT auth_config, token, expiration_time, refresh_token, url, admin_url, \
+             version, cluster_name, org_name, clusters \
+             FROM main ORDER BY timestamp DESC LIMIT 1",
+            [],
+            |row| {
+                Ok(StoredRow {
+                    auth_config: row.get(0)?,
+                    token: AuthToken {
+                        token: row.get(1)?,
+                        expiration_time: row.get(2)?,
+                        refresh_token: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    },
+                    url: row.get(4)?,
+                    admin_url: row.get(5)?,
+                    version: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                    cluster_name: row.get(7)?,
+                    org_name: row.get(8)?,
+                    clusters: row.get(9)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| ConfigError::db(&file, e))?;
+    row.ok_or_else(|| ConfigError::malformed(dir, "table `main` is empty"))
+}
+
+/// Replaces the stored config with `row`, creating the directory (0700) and the
+/// database (0600) as needed.
+pub fn save(dir: &Path, row: &StoredRow) -> Result<(), ConfigError> {
+    let conn = open_rw(dir)?;
+    let file = db_path(dir);
+    let result = (|| -> rusqlite::Result<()> {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute("DELETE FROM main", [])?;
+        tx.execute(
+            "INSERT INTO main (auth_config, token, expiration_time, refresh_token, url, \
+             admin_url, version, cluster_name, org_name, clusters, timestamp) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                row.auth_config,
+                row.token.token,
+                row.token.expiration_time,
+                row.token.refresh_token,
+                row.url,
+                row.admin_url,
+                row.version,
+                row.cluster_name,
+                row.org_name,
+                row.clusters,
+                crate::token::unix_now(),
+            ],
+        )?;
+        tx.commit()
+    })();
+    result.map_err(|e| ConfigError::db(&file, e))
+}
+
+/// Deletes the config database (and its WAL files), then the directory if it is
+/// left empty. Missing files are not an error.
+pub fn remove(dir: &Path) -> Result<(), ConfigError> {
+    for name in [DB_FILE, "db-wal", "db-shm"] {
+        let path = dir.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(ConfigError::io(path, e)),
+        }
+    }
+    if dir.is_file() {
+        // The 2019 single-file format.
+        fs::remove_file(dir).map_err(|e| ConfigError::io(dir, e))?;
+    } else if dir.is_dir() {
+        // Only removed when empty; other files (user.toml, logs) keep it alive.
+        let _ = fs::remove_dir(dir);
+    }
+    Ok(())
+}
+
+fn open_rw(dir: &Path) -> Result<Connection, ConfigError> {
+    fs::create_dir_all(dir).map_err(|e| ConfigError::io(dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| ConfigError::io(dir, e))?;
+    let file = db_path(dir);
+    let conn = Connection::open(&file).map_err(|e| ConfigError::db(&file, e))?;
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o600))
+        .map_err(|e| ConfigError::io(&file, e))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| ConfigError::db(&file, e))?;
+    let exists: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'main'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(|e| ConfigError::db(&file, e))?;
+    if !exists {
+        conn.execute(MAIN_TABLE_SQL, [])
+            .map_err(|e| ConfigError::db(&file, e))?;
+    }
+    Ok(conn)
+}
+
+fn check_mode(path: &Path, expected: u32) -> Result<(), ConfigError> {
+    let meta = fs::metadata(path).map_err(|e| ConfigError::io(path, e))?;
+    if meta.permissions().mode() & 0o777 != expected {
+        return Err(ConfigError::Permissions {
+            path: path.to_path_buf(),
+            expected,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Jobs API of the Neuro Platform SDK.

@@ -1,0 +1,91 @@
+//! The platform's SQLite database, `{data_dir}/state.db`, shared by every service.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use std::os::unix::fs::OpenOptionsExt as _;
+
+use anyhow::Context as _;
+use rusqlite::Connection;
+
+use crate::error::ApiError;
+
+/// A cheap-to-clone handle on the one SQLite connection of the platform (WAL mode).
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path` and runs every module's
+    /// migrations.
+    pub fn open(path: &Path) -> anyhow::Result<Db> {
+        // Create the file 0600 first: SQLite gives its -wal and -shm files the
+        // database file's mode.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot create database {}", path.display()))?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .context("cannot enable WAL mode")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&conn).context("database migration failed")?;
+        crate::jobs::store::migrate(&conn).context("jobs database migration failed")?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on a blocking thread with the connection locked.
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.call_blocking(f))
+            .await
+            .map_err(|e| ApiError::internal(format!("database task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+
+    /// Runs `f` on the current thread with the connection locked.
+    pub fn call_blocking<R>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<R>,
+    ) -> rusqlite::Result<R> {
+        f(&mut self.lock())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection itself usable.
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Tables owned by the core: users and issued tokens.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS users (
+             name TEXT PRIMARY KEY NOT NULL,
+             created_at INTEGER NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS tokens (
+             jti TEXT PRIMARY KEY NOT NULL,
+             user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+             issued_at INTEGER NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS tokens_user ON tokens(user_name);",
+    )
+}

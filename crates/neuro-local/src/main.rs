@@ -1,0 +1,208 @@
+//! `neuro-local`: run a single-machine Neuro Platform, and manage its users.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use neuro_local::auth::{self, TokenIssuer};
+use neuro_local::db::Db;
+use neuro_local::LocalPlatform;
+
+/// A single-machine Neuro Platform speaking the real platform API.
+#[derive(Debug, Parser)]
+#[command(name = "neuro-local", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the platform until SIGINT or SIGTERM.
+    Serve {
+        /// State directory [default: $XDG_DATA_HOME/neuro-local or ~/.local/share/neuro-local].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Write a ready-to-use client config (like ~/.neuro) here if it has none.
+        #[arg(long)]
+        client_config: Option<PathBuf>,
+        /// Name of the admin user created on first start.
+        #[arg(long, default_value = "admin")]
+        admin_user: String,
+    },
+    /// Manage tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create USER if needed and print a new token for them (and nothing else).
+    Create {
+        /// User name.
+        user: String,
+        /// State directory (as for `serve`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user.
+    Add {
+        /// User name.
+        user: String,
+        /// State directory (as for `serve`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("neuro-local: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            data_dir,
+            listen,
+            client_config,
+            admin_user,
+        } => {
+            let data_dir = data_dir_or_default(data_dir)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(serve(data_dir, listen, client_config, admin_user))
+        }
+        Command::Token {
+            command: TokenCommand::Create { user, data_dir },
+        } => {
+            let data_dir = data_dir_or_default(data_dir)?;
+            let (db, tokens) = open_state(&data_dir)?;
+            auth::ensure_user(&db, &user)?;
+            let token = tokens.try_issue(&user)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{token}")?;
+            out.flush()?;
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Add { user, data_dir },
+        } => {
+            let data_dir = data_dir_or_default(data_dir)?;
+            let (db, _tokens) = open_state(&data_dir)?;
+            if auth::ensure_user(&db, &user)? {
+                println!("created user {user}");
+            } else {
+                println!("user {user} already exists");
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(
+    data_dir: PathBuf,
+    listen: SocketAddr,
+    client_config: Option<PathBuf>,
+    admin_user: String,
+) -> anyhow::Result<()> {
+    let platform = LocalPlatform::builder()
+        .data_dir(data_dir)
+        .listen(listen)
+        .admin_user(admin_user)
+        .client_config_dir(client_config)
+        .start()
+        .await?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "neuro-local listening on {}",
+            platform.base_url().as_str().trim_end_matches('/')
+        )?;
+        writeln!(out, "api url: {}", platform.api_url())?;
+        writeln!(
+            out,
+            "admin token: {}",
+            platform.data_dir().join("admin.token").display()
+        )?;
+        if let Some(dir) = platform.client_config_dir() {
+            writeln!(out, "client config: {}", dir.display())?;
+        }
+        out.flush()?;
+    }
+    wait_for_signal().await?;
+    tracing::info!("shutting down");
+    platform.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        res = tokio::signal::ctrl_c() => res.context("cannot watch SIGINT")?,
+        _ = term.recv() => {}
+    }
+    Ok(())
+}
+
+/// Opens the state of a data directory without starting a server (a running
+/// server on the same directory sees the result).
+fn open_state(data_dir: &std::path::Path) -> anyhow::Result<(Db, Arc<TokenIssuer>)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+    let db = Db::open(&data_dir.join("state.db"))?;
+    let tokens = Arc::new(TokenIssuer::open(data_dir, db.clone())?);
+    Ok((db, tokens))
+}
+
+/// `--data-dir`, else `$XDG_DATA_HOME/neuro-local`, else
+/// `~/.local/share/neuro-local`.
+fn data_dir_or_default(dir: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    if let Some(dir) = dir {
+        return Ok(dir);
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(xdg).join("neuro-local"));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .context("cannot find a data directory: set --data-dir, XDG_DATA_HOME or HOME")?;
+    Ok(PathBuf::from(home).join(".local/share/neuro-local"))
+}

@@ -1,0 +1,452 @@
+//! Starting and stopping a platform in-process: the entry point of tests, the
+//! demo and the `neuro-local` binary.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), neuro_local::PlatformError> {
+//! let platform = neuro_local::LocalPlatform::builder().start().await?;
+//! println!("{} {}", platform.api_url(), platform.admin_user());
+//! platform.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::auth::{self, TokenIssuer, UserError};
+use crate::client_config::{write_client_config, ClientConfigError};
+use crate::db::Db;
+use crate::jobs::JobService;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// Name of the file holding the admin user's token in the data directory.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// How long [`RunningPlatform::shutdown`] waits for open connections.
+const GRACEFUL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why the platform could not start or a platform call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlatformError {
+    /// The data directory could not be prepared.
+    #[error("cannot prepare data directory {path}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state database or the signing key could not be opened.
+    #[error("cannot open platform state")]
+    State(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A user operation failed.
+    #[error("user operation failed")]
+    User(#[from] UserError),
+    /// A token could not be issued or revoked.
+    #[error("token operation failed")]
+    Token(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The jobs service could not start.
+    #[error("cannot start the jobs service")]
+    Jobs(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The client configuration could not be written.
+    #[error("cannot write the client configuration")]
+    ClientConfig(#[from] ClientConfigError),
+}
+
+/// Entry point: `LocalPlatform::builder()...start().await`.
+#[derive(Debug)]
+pub struct LocalPlatform;
+
+impl LocalPlatform {
+    /// A builder with the defaults: a fresh temporary data directory,
+    /// `127.0.0.1:0`, admin user `admin`, no client config.
+    pub fn builder() -> LocalPlatformBuilder {
+        LocalPlatformBuilder::default()
+    }
+}
+
+/// Options of a platform to start.
+#[derive(Debug, Clone)]
+pub struct LocalPlatformBuilder {
+    data_dir: Option<PathBuf>,
+    listen: SocketAddr,
+    admin_user: String,
+    client_config_dir: Option<PathBuf>,
+}
+
+impl Default for LocalPlatformBuilder {
+    fn default() -> Self {
+        LocalPlatformBuilder {
+            data_dir: None,
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            admin_user: "admin".to_owned(),
+            client_config_dir: None,
+        }
+    }
+}
+
+impl LocalPlatformBuilder {
+    /// Where state is kept. `None` (the default) uses a fresh temporary
+    /// directory that is deleted when the platform is dropped.
+    pub fn data_dir(mut self, dir: impl Into<Option<PathBuf>>) -> Self {
+        self.data_dir = dir.into();
+        self
+    }
+
+    /// The address to listen on; port 0 picks a free port.
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Name of the admin user created on the first start of a data directory.
+    pub fn admin_user(mut self, name: impl Into<String>) -> Self {
+        self.admin_user = name.into();
+        self
+    }
+
+    /// A client configuration directory (like `~/.neuro`) to fill with a
+    /// ready-to-use login as the admin user, if it has no `db` yet.
+    pub fn client_config_dir(mut self, dir: impl Into<Option<PathBuf>>) -> Self {
+        self.client_config_dir = dir.into();
+        self
+    }
+
+    /// Prepares the data directory, opens the state, binds the address and
+    /// starts serving.
+    pub async fn start(self) -> Result<RunningPlatform, PlatformError> {
+        let (data_dir, temp_dir) = prepare_data_dir(self.data_dir)?;
+        let listener = tokio::net::TcpListener::bind(self.listen)
+            .await
+            .map_err(|source| PlatformError::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| PlatformError::Bind {
+                addr: self.listen,
+                source,
+            })?;
+        let settings = Arc::new(Settings::new(data_dir.clone(), base_url(local_addr)?));
+        let storage_dir = settings.storage_dir();
+        std::fs::create_dir_all(&storage_dir).map_err(|source| PlatformError::DataDir {
+            path: storage_dir,
+            source,
+        })?;
+
+        let db = Db::open(&settings.db_path()).map_err(|e| PlatformError::State(e.into()))?;
+        let tokens = Arc::new(
+            TokenIssuer::open(&data_dir, db.clone()).map_err(|e| PlatformError::State(e.into()))?,
+        );
+        let admin_token = ensure_admin(&data_dir, &db, &tokens, &self.admin_user)?;
+        let jobs = JobService::new(settings.clone(), db.clone())
+            .map_err(|e| PlatformError::Jobs(e.into()))?;
+        let state = AppState {
+            settings: settings.clone(),
+            db,
+            tokens,
+            jobs,
+        };
+
+        if let Some(dir) = &self.client_config_dir {
+            if write_client_config(dir, &settings, &admin_token)? {
+                tracing::info!(dir = %dir.display(), "wrote client configuration");
+            }
+        }
+
+        let cancel = CancellationToken::new();
+        let app = crate::app::app(state.clone());
+        let server = tokio::spawn({
+            let cancel = cancel.clone();
+            async move {
+                let serve = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { cancel.cancelled().await });
+                if let Err(err) = serve.await {
+                    tracing::error!(error = %err, "server failed");
+                }
+            }
+        });
+        tracing::info!(addr = %local_addr, data_dir = %data_dir.display(), "platform started");
+        Ok(RunningPlatform {
+            state,
+            local_addr,
+            admin_user: self.admin_user,
+            admin_token,
+            client_config_dir: self.client_config_dir,
+            cancel,
+            server: Some(server),
+            _temp_dir: temp_dir,
+        })
+    }
+}
+
+/// A platform serving in the background.
+///
+/// Dropping it stops the server and asks the jobs service to stop; call
+/// [`RunningPlatform::shutdown`] to wait for both.
+pub struct RunningPlatform {
+    state: AppState,
+    local_addr: SocketAddr,
+    admin_user: String,
+    admin_token: String,
+    client_config_dir: Option<PathBuf>,
+    cancel: CancellationToken,
+    server: Option<JoinHandle<()>>,
+    // Last: removed after everything else is dropped.
+    _temp_dir: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for RunningPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningPlatform")
+            .field("local_addr", &self.local_addr)
+            .field("data_dir", &self.data_dir())
+            .field("admin_user", &self.admin_user)
+            .field("admin_token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningPlatform {
+    /// `http://127.0.0.1:PORT/api/v1`: the URL to log in with.
+    pub fn api_url(&self) -> Url {
+        self.state.settings.api_url()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> Url {
+        self.state.settings.base_url.clone()
+    }
+
+    /// The bound socket address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Name of the admin user.
+    pub fn admin_user(&self) -> &str {
+        &self.admin_user
+    }
+
+    /// A valid token of the admin user (also in `{data_dir}/admin.token`).
+    pub fn admin_token(&self) -> &str {
+        &self.admin_token
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.state.settings.data_dir
+    }
+
+    /// The client configuration directory, if one was requested.
+    pub fn client_config_dir(&self) -> Option<&Path> {
+        self.client_config_dir.as_deref()
+    }
+
+    /// The platform's settings (URLs, presets, capacity).
+    pub fn settings(&self) -> &Settings {
+        &self.state.settings
+    }
+
+    /// Creates user `name` if needed and returns a new token for them.
+    pub async fn create_user(&self, name: &str) -> Result<String, PlatformError> {
+        let (db, tokens, name) = (
+            self.state.db.clone(),
+            self.state.tokens.clone(),
+            name.to_owned(),
+        );
+        run_blocking(move || {
+            auth::ensure_user(&db, &name)?;
+            tokens
+                .try_issue(&name)
+                .map_err(|e| PlatformError::Token(e.into()))
+        })
+        .await
+    }
+
+    /// A new token for the existing user `user`.
+    pub async fn issue_token(&self, user: &str) -> Result<String, PlatformError> {
+        let (db, tokens, user) = (
+            self.state.db.clone(),
+            self.state.tokens.clone(),
+            user.to_owned(),
+        );
+        run_blocking(move || {
+            if !auth::user_exists(&db, &user)? {
+                return Err(UserError::NotFound(user).into());
+            }
+            tokens
+                .try_issue(&user)
+                .map_err(|e| PlatformError::Token(e.into()))
+        })
+        .await
+    }
+
+    /// Revokes one token. Returns whether it was valid.
+    pub async fn revoke_token(&self, token: &str) -> Result<bool, PlatformError> {
+        let (tokens, token) = (self.state.tokens.clone(), token.to_owned());
+        run_blocking(move || {
+            tokens
+                .revoke(&token)
+                .map_err(|e| PlatformError::Token(e.into()))
+        })
+        .await
+    }
+
+    /// Deletes user `name`; their tokens stop working at once. Their files stay.
+    pub async fn delete_user(&self, name: &str) -> Result<(), PlatformError> {
+        let (db, tokens, name) = (
+            self.state.db.clone(),
+            self.state.tokens.clone(),
+            name.to_owned(),
+        );
+        run_blocking(move || Ok(auth::delete_user(&db, &tokens, &name)?)).await
+    }
+
+    /// Stops accepting requests, waits (a few seconds at most) for open
+    /// connections, then stops every job.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(mut server) = self.server.take() {
+            if tokio::time::timeout(GRACEFUL_TIMEOUT, &mut server)
+                .await
+                .is_err()
+            {
+                tracing::warn!("connections still open after shutdown grace period; closing");
+                server.abort();
+            }
+        }
+        self.state.jobs.shutdown().await;
+        tracing::info!("platform stopped");
+    }
+}
+
+impl Drop for RunningPlatform {
+    fn drop(&mut self) {
+        let Some(server) = self.server.take() else {
+            return; // shut down already
+        };
+        self.cancel.cancel();
+        server.abort();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let jobs = self.state.jobs.clone();
+            handle.spawn(async move { jobs.shutdown().await });
+        }
+    }
+}
+
+async fn run_blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, PlatformError> + Send + 'static,
+) -> Result<R, PlatformError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| PlatformError::Token(e.into()))?
+}
+
+/// The base URL clients should use for a server bound to `addr`.
+fn base_url(addr: SocketAddr) -> Result<Url, PlatformError> {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    Url::parse(&format!("http://{}", SocketAddr::new(ip, addr.port()))).map_err(|e| {
+        PlatformError::Bind {
+            addr,
+            source: std::io::Error::other(e),
+        }
+    })
+}
+
+/// Creates the data directory with mode 0700, or a temporary one.
+fn prepare_data_dir(
+    dir: Option<PathBuf>,
+) -> Result<(PathBuf, Option<tempfile::TempDir>), PlatformError> {
+    match dir {
+        Some(dir) => {
+            let fail = |source| PlatformError::DataDir {
+                path: dir.clone(),
+                source,
+            };
+            std::fs::create_dir_all(&dir).map_err(fail)?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(fail)?;
+            let dir = dir.canonicalize().map_err(fail)?;
+            Ok((dir, None))
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("neuro-local-")
+                .tempdir()
+                .map_err(|source| PlatformError::DataDir {
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+            let path = temp
+                .path()
+                .canonicalize()
+                .unwrap_or_else(|_| temp.path().to_path_buf());
+            Ok((path, Some(temp)))
+        }
+    }
+}
+
+/// Makes sure the admin user exists and `{data_dir}/admin.token` holds a valid
+/// token for them; returns that token.
+fn ensure_admin(
+    data_dir: &Path,
+    db: &Db,
+    tokens: &TokenIssuer,
+    admin: &str,
+) -> Result<String, PlatformError> {
+    if auth::ensure_user(db, admin)? {
+        tracing::info!(user = admin, "created admin user");
+    }
+    let path = data_dir.join(ADMIN_TOKEN_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let token = text.trim();
+        if tokens.verify(token).as_deref() == Some(admin) {
+            return Ok(token.to_owned());
+        }
+    }
+    let token = tokens
+        .try_issue(admin)
+        .map_err(|e| PlatformError::Token(e.into()))?;
+    write_secret(&path, &token).map_err(|source| PlatformError::DataDir {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(token)
+}
+
+/// Atomically replaces `path` with `content`, mode 0600.
+pub(crate) fn write_secret(path: &Path, content: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // NamedTempFile creates its file with mode 0600.
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(content.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! MKDIRS, CREATE and WRITE.
+
+use std::io::SeekFrom;
+use std::os::unix::fs::PermissionsExt as _;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{Stream, StreamExt as _};
+use http::{header, HeaderValue, StatusCode};
+use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+
+use super::error::StorageError;
+use super::paths::{Parents, Target};
+use super::{blocking, resolve, Call, UPLOAD_PREFIX};
+use crate::error::TEXT_PLAIN;
+
+/// Mode of files created by CREATE (existing files keep theirs).
+const NEW_FILE_MODE: u32 = 0o644;
+
+/// aiohttp's plain-text answer for a success status, e.g. `201: Created`.
+fn text_ok(status: StatusCode) -> Response {
+    crate::error::text_response(status)
+}
+
+pub(super) async fn mkdirs(call: Call) -> Result<Response, StorageError> {
+    let target = resolve(&call, Parents::Create).await?;
+    blocking(move || {
+        if target.is_root() {
+            return Ok(());
+        }
+        let path = target.path();
+        match std::fs::create_dir(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let resolved = target.follow()?;
+                if std::fs::metadata(resolved)?.is_dir() {
+                    Ok(())
+                } else {
+                    Err(StorageError::os("File exists", "EEXIST"))
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
+    Ok(text_ok(StatusCode::CREATED))
+}
+
+/// Creates an upload file next to the target, failing if the target is a
+/// directory. Returns the open file, its temporary path (removed on drop) and
+/// the mode the final file should get.
+fn start_upload(
+    target: &Target,
+) -> Result<(std::fs::File, tempfile::TempPath, u32), StorageError> {
+    if target.is_root() {
+        return Err(StorageError::os("Is a directory", "EISDIR"));
+    }
+    let mode = match target.symlink_metadata() {
+        Ok(meta) if meta.is_dir() => return Err(StorageError::os("Is a directory", "EISDIR")),
+        Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o7777,
+        Ok(_) => NEW_FILE_MODE,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => NEW_FILE_MODE,
+        Err(e) => return Err(e.into()),
+    };
+    let temp = tempfile::Builder::new()
+        .prefix(UPLOAD_PREFIX)
+        .tempfile_in(&target.parent)?;
+    let (file, path) = temp.into_parts();
+    Ok((file, path, mode))
+}
+
+/// Copies `body` into `file`, returning the number of bytes written. With a
+/// `limit`, refuses (before writing them) bytes past it.
+async fn copy_body(
+    mut body: impl Stream<Item = Result<Bytes, axum::Error>> + Unpin,
+    file: &mut tokio::fs::File,
+    limit: Option<u64>,
+) -> Result<u64, StorageError> {
+    let mut written = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            StorageError::BadRequestText(format!("Cannot read the request body: {e}"))
+        })?;
+        let len = chunk.len() as u64;
+        if limit.is_some_and(|limit| written + len > limit) {
+            return Err(StorageError::BadRequestText(
+                "Body is longer than the Content-Range".to_owned(),
+            ));
+        }
+        file.write_all(&chunk).await?;
+        written += len;
+    }
+    file.flush().await?;
+    Ok(written)
+}
+
+pub(super) async fn create(call: Call, body: Body) -> Result<Response, StorageError> {
+    let target = resolve(&call, Parents::Create).await?;
+    let upload_target = target.clone();
+    let (file, temp_path, mode) = blocking(move || start_upload(&upload_target)).await?;
+    let mut file = tokio::fs::File::from_std(file);
+    // If the body fails or the request is dropped, `temp_path` is dropped and
+    // the partial upload is removed; the target is never touched.
+    copy_body(body.into_data_stream(), &mut file, None).await?;
+    drop(file);
+    blocking(move || {
+        std::fs::set_permissions(&temp_path, std::fs::Permissions::from_mode(mode))?;
+        temp_path
+            .persist(target.path())
+            .map_err(|e| StorageError::from(e.error))
+    })
+    .await?;
+    Ok(text_ok(StatusCode::CREATED))
+}
+
+/// Parses `Content-Range: bytes <first>-<last>/<total or *>`.
+fn parse_content_range(value: &str) -> Option<(u64, u64)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    if total != "*" && total.parse::<u64>().is_err() {
+        return None;
+    }
+    let (first, last) = range.split_once('-')?;
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(first) || !all_digits(last) {
+        return None;
+    }
+    let (first, last): (u64, u64) = (first.parse().ok()?, last.parse().ok()?);
+    (last >= first).then_some((first, last))
+}
+
+pub(super) async fn write(call: Call, body: Body) -> Result<Response, StorageError> {
+    let Some(range) = call.headers.get(header::CONTENT_RANGE) else {
+        return Err(StorageError::BadRequestText(
+            "Required header Content-Range".to_owned(),
+        ));
+    };
+    let (first, last) = range
+        .to_str()
+        .ok()
+        .and_then(parse_content_range)
+        .ok_or_else(|| StorageError::BadRequestText("Invalid header Content-Range".to_owned()))?;
+    let expected = last - first + 1;
+    if let Some(length) = call
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if length != expected {
+            return Err(StorageError::BadRequestText(
+                "Content-Length does not match Content-Range".to_owned(),
+            ));
+        }
+    }
+    let target = resolve(&call, Parents::Existing).await?;
+    let path = blocking(move || {
+        let meta = target.symlink_metadata()?;
+        if meta.is_dir() {
+            return Err(StorageError::os("Is a directory", "EISDIR"));
+        }
+        if !meta.is_file() {
+            return Err(StorageError::os("Not a regular file", "EINVAL"));
+        }
+        Ok(target.path())
+    })
+    .await?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .await?;
+    file.seek(SeekFrom::Start(first)).await?;
+    let written = copy_body(body.into_data_stream(), &mut file, Some(expected)).await?;
+    if written != expected {
+        return Err(StorageError::BadRequestText(
+            "Body is shorter than the Content-Range".to_owned(),
+        ));
+    }
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_PLAIN))],
+        "200: OK",
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_range() {
+        assert_eq!(parse_content_range("bytes 2-4/*"), Some((2, 4)));
+        assert_eq!(parse_content_range("bytes 0-0/10"), Some((0, 0)));
+        assert_eq!(parse_content_range("bytes 4-2/*"), None);
+        assert_eq!(parse_content_range("bytes -2/*"), None);
+        assert_eq!(parse_content_range("bytes 1-2"), None);
+        assert_eq!(parse_content_range("bytes +1-2/*"), None);
+        assert_eq!(parse_content_range("items 1-2/*"), None);
+    }
+}

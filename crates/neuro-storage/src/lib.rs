@@ -1,0 +1,1 @@
+//! Storage API of the Neuro Platform SDK.
