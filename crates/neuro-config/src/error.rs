@@ -61,6 +61,12 @@ pub enum ConfigError {
         /// The HTTP status received.
         status: u16,
     },
+    /// The server configuration could not be understood.
+    #[error("invalid server configuration: {reason}")]
+    InvalidServerConfig {
+        /// What was wrong.
+        reason: String,
+    },
     /// The server did not accept the token (`"authorized": false`).
     #[error("Cannot authorize user")]
     NotAuthorized,
@@ -82,13 +88,12 @@ pub enum ConfigError {
         available: Vec<String>,
     },
     /// A URL in the server or stored config is not valid.
-    #[error("invalid URL {url:?} in the configuration")]
+    #[error("invalid URL {url:?}: {reason}")]
     InvalidUrl {
-        /// The text that failed to parse.
+        /// The offending URL.
         url: String,
-        /// The parse error.
-        #[source]
-        source: url::ParseError,
+        /// Why it is invalid.
+        reason: String,
     },
     /// The request to the platform failed.
     #[error("request to the platform failed")]

@@ -124,7 +124,10 @@ impl TokenIssuer {
             Ok(token) => token,
             Err(err) => {
                 tracing::error!(user, error = %err, "cannot record issued token");
-                self.sign(user, new_jti()).0
+                let jti = new_jti();
+                let (token, _) = self.sign(user, &jti);
+                self.write_live().insert(jti, user.to_owned());
+                token
             }
         }
     }
@@ -132,7 +135,7 @@ impl TokenIssuer {
     /// Issues a new token for `user`, recording its id in the database first.
     pub fn try_issue(&self, user: &str) -> anyhow::Result<String> {
         let jti = new_jti();
-        let (token, iat) = self.sign(user, jti.clone());
+        let (token, iat) = self.sign(user, &jti);
         let (db_jti, db_user) = (jti.clone(), user.to_owned());
         self.db
             .call_blocking(move |conn| {
@@ -142,20 +145,20 @@ impl TokenIssuer {
                 )
             })
             .with_context(|| format!("cannot record a token for user {user:?}"))?;
+        self.write_live().insert(jti, user.to_owned());
         Ok(token)
     }
 
-    fn sign(&self, user: &str, jti: String) -> (String, u64) {
+    fn sign(&self, user: &str, jti: &str) -> (String, u64) {
         let iat = now_secs();
         let claims = Claims {
             identity: user.to_owned(),
             user: user.to_owned(),
             iat,
-            jti: jti.clone(),
+            jti: jti.to_owned(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .unwrap_or_default();
-        self.write_live().insert(jti, user.to_owned());
         (token, iat)
     }
 

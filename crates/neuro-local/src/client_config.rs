@@ -5,16 +5,11 @@
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
+use neuro_types::wire::stored_config::{
+    StoredAuthConfig, StoredCluster, StoredPreset, MAIN_TABLE_SQL, SDK_VERSION,
+};
 
 use crate::settings::Settings;
-
-/// The SDK version whose format is written; the CLI then skips its
-/// version-upgrade check.
-pub const CLIENT_VERSION: &str = "22.7.1";
-
-/// The `main` table exactly as the Python SDK compares it, byte for byte.
-pub const MAIN_TABLE_SQL: &str = "CREATE TABLE main (auth_config TEXT, token TEXT, expiration_time REAL, refresh_token TEXT, url TEXT, admin_url TEXT, version TEXT, cluster_name TEXT, org_name TEXT, clusters TEXT, timestamp REAL)";
 
 /// Lifetime the SDK gives a token stored by `login-with-token`: 3 years × 0.75.
 const TOKEN_LIFETIME_SECS: f64 = 94_608_000.0 * 0.75;
@@ -35,6 +30,9 @@ pub enum ClientConfigError {
     /// SQLite failed.
     #[error("cannot write client config database")]
     Db(#[from] rusqlite::Error),
+    /// A stored JSON column could not be serialised.
+    #[error("cannot serialise client config")]
+    Json(#[from] serde_json::Error),
 }
 
 /// Writes `<dir>/db` logged in to this platform with `token`, unless a `db`
@@ -50,8 +48,7 @@ pub fn write_client_config(
         move |source| ClientConfigError::Io { path, source }
     };
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(io_err(dir))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
     let db_path = dir.join("db");
     match std::fs::OpenOptions::new()
         .write(true)
@@ -76,6 +73,8 @@ fn fill(db_path: &Path, settings: &Settings, token: &str) -> Result<(), ClientCo
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
+    let auth_config = auth_config_json(settings)?;
+    let clusters = clusters_json(settings)?;
     let tx = conn.transaction()?;
     tx.execute_batch(MAIN_TABLE_SQL)?;
     tx.execute(
@@ -83,14 +82,14 @@ fn fill(db_path: &Path, settings: &Settings, token: &str) -> Result<(), ClientCo
          version, cluster_name, org_name, clusters, timestamp) \
          VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, NULL, ?8, ?9)",
         rusqlite::params![
-            auth_config_json(settings),
+            auth_config,
             token,
             now + TOKEN_LIFETIME_SECS,
             "",
             settings.api_url().to_string(),
-            CLIENT_VERSION,
+            SDK_VERSION,
             settings.cluster_name,
-            clusters_json(settings),
+            clusters,
             now,
         ],
     )?;
@@ -99,55 +98,53 @@ fn fill(db_path: &Path, settings: &Settings, token: &str) -> Result<(), ClientCo
 }
 
 /// The stored `auth_config` JSON; every key present.
-fn auth_config_json(settings: &Settings) -> String {
+fn auth_config_json(settings: &Settings) -> Result<String, ClientConfigError> {
     let cfg = crate::config_api::server_config(settings, false);
-    json!({
-        "auth_url": cfg.auth_url,
-        "token_url": cfg.token_url,
-        "logout_url": cfg.logout_url,
-        "client_id": cfg.client_id,
-        "audience": cfg.audience,
-        "headless_callback_url": cfg.headless_callback_url,
-        "success_redirect_url": cfg.success_redirect_url,
-        "callback_urls": cfg.callback_urls.unwrap_or_default(),
-    })
-    .to_string()
+    let stored = StoredAuthConfig {
+        auth_url: cfg.auth_url,
+        token_url: cfg.token_url,
+        logout_url: cfg.logout_url,
+        client_id: cfg.client_id,
+        audience: cfg.audience,
+        headless_callback_url: cfg.headless_callback_url,
+        success_redirect_url: cfg.success_redirect_url,
+        callback_urls: cfg.callback_urls.unwrap_or_default(),
+    };
+    Ok(serde_json::to_string(&stored)?)
 }
 
 /// The stored `clusters` JSON array; presets under `presets` with flat TPU keys.
-fn clusters_json(settings: &Settings) -> String {
+fn clusters_json(settings: &Settings) -> Result<String, ClientConfigError> {
     let cluster = crate::config_api::cluster(settings);
-    let presets: Vec<_> = cluster
+    let presets = cluster
         .resource_presets
         .iter()
-        .map(|p| {
-            json!({
-                "name": p.name,
-                "credits_per_hour": p.credits_per_hour.to_string(),
-                "cpu": p.cpu,
-                "memory": p.memory,
-                "gpu": p.gpu,
-                "gpu_model": p.gpu_model,
-                "tpu_type": p.tpu.as_ref().map(|t| t.tpu_type.clone()),
-                "tpu_software_version": p.tpu.as_ref().map(|t| t.software_version.clone()),
-                "scheduler_enabled": p.scheduler_enabled,
-                "preemptible_node": p.preemptible_node,
-            })
+        .map(|p| StoredPreset {
+            name: p.name.clone(),
+            credits_per_hour: p.credits_per_hour,
+            cpu: p.cpu,
+            memory: p.memory,
+            gpu: p.gpu,
+            gpu_model: p.gpu_model.clone(),
+            tpu_type: p.tpu.as_ref().map(|t| t.tpu_type.clone()),
+            tpu_software_version: p.tpu.as_ref().map(|t| t.software_version.clone()),
+            scheduler_enabled: p.scheduler_enabled,
+            preemptible_node: p.preemptible_node,
         })
         .collect();
-    json!([{
-        "name": cluster.name,
-        "orgs": cluster.orgs.unwrap_or_else(|| vec![None]),
-        "registry_url": cluster.registry_url,
-        "storage_url": cluster.storage_url,
-        "users_url": cluster.users_url,
-        "monitoring_url": cluster.monitoring_url,
-        "secrets_url": cluster.secrets_url,
-        "disks_url": cluster.disks_url,
-        "buckets_url": cluster.buckets_url,
-        "presets": presets,
-    }])
-    .to_string()
+    let stored = StoredCluster {
+        name: cluster.name,
+        orgs: cluster.orgs.unwrap_or_else(|| vec![None]),
+        registry_url: cluster.registry_url,
+        storage_url: cluster.storage_url,
+        users_url: cluster.users_url,
+        monitoring_url: cluster.monitoring_url,
+        secrets_url: cluster.secrets_url,
+        disks_url: cluster.disks_url,
+        buckets_url: cluster.buckets_url,
+        presets,
+    };
+    Ok(StoredCluster::list_to_json(&[stored])?)
 }
 
 #[cfg(test)]
@@ -167,12 +164,21 @@ mod tests {
         assert!(write_client_config(&cfg, &settings, "tok").unwrap());
         assert!(!write_client_config(&cfg, &settings, "other").unwrap());
         assert_eq!(std::fs::metadata(&cfg).unwrap().mode() & 0o777, 0o700);
-        assert_eq!(std::fs::metadata(cfg.join("db")).unwrap().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(cfg.join("db")).unwrap().mode() & 0o777,
+            0o600
+        );
         let conn = rusqlite::Connection::open(cfg.join("db")).unwrap();
         let sql: String = conn
-            .query_row("SELECT sql FROM sqlite_master WHERE name='main'", [], |r| r.get(0))
+            .query_row("SELECT sql FROM sqlite_master WHERE name='main'", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(sql, MAIN_TABLE_SQL);
+        let version: String = conn
+            .query_row("SELECT version FROM main", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, "22.7.1");
         let (token, url, clusters): (String, String, String) = conn
             .query_row("SELECT token, url, clusters FROM main", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -180,8 +186,8 @@ mod tests {
             .unwrap();
         assert_eq!(token, "tok");
         assert_eq!(url, "http://127.0.0.1:1234/api/v1");
-        let clusters: serde_json::Value = serde_json::from_str(&clusters).unwrap();
-        assert_eq!(clusters[0]["name"], "default");
-        assert_eq!(clusters[0]["presets"][0]["name"], "cpu-small");
+        let clusters = StoredCluster::list_from_json(&clusters).unwrap();
+        assert_eq!(clusters[0].name, "default");
+        assert_eq!(clusters[0].presets[0].name, "cpu-small");
     }
 }

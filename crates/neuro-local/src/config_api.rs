@@ -68,8 +68,5 @@ pub fn cluster(settings: &Settings) -> ClusterPayload {
 /// as on the real platform.
 pub async fn get_config(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let authorized = authenticate(&headers, &state).is_some();
-    crate::error::json_response(
-        StatusCode::OK,
-        &server_config(&state.settings, authorized),
-    )
+    crate::error::json_response(StatusCode::OK, &server_config(&state.settings, authorized))
 }

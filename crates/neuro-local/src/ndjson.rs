@@ -68,14 +68,20 @@ mod tests {
 
     #[test]
     fn line_shape() {
-        assert_eq!(&ndjson_line(&serde_json::json!({"a": 1}))[..], b"{\"a\":1}\r\n");
+        assert_eq!(
+            &ndjson_line(&serde_json::json!({"a": 1}))[..],
+            b"{\"a\":1}\r\n"
+        );
     }
 
     #[test]
     fn accept_detection() {
         let mut h = HeaderMap::new();
         assert!(!accepts_ndjson(&h));
-        h.insert(header::ACCEPT, HeaderValue::from_static("text/plain, application/x-ndjson"));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/plain, application/x-ndjson"),
+        );
         assert!(accepts_ndjson(&h));
     }
 

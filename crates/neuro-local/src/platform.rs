@@ -389,8 +389,7 @@ fn prepare_data_dir(
                 source,
             };
             std::fs::create_dir_all(&dir).map_err(fail)?;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(fail)?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
             let dir = dir.canonicalize().map_err(fail)?;
             Ok((dir, None))
         }

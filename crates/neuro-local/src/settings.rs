@@ -191,8 +191,14 @@ mod tests {
     fn urls() {
         let s = settings();
         assert_eq!(s.api_url().as_str(), "http://127.0.0.1:8080/api/v1");
-        assert_eq!(s.storage_url().as_str(), "http://127.0.0.1:8080/api/v1/storage");
-        assert_eq!(s.monitoring_url().as_str(), "http://127.0.0.1:8080/api/v1/jobs");
+        assert_eq!(
+            s.storage_url().as_str(),
+            "http://127.0.0.1:8080/api/v1/storage"
+        );
+        assert_eq!(
+            s.monitoring_url().as_str(),
+            "http://127.0.0.1:8080/api/v1/jobs"
+        );
         assert_eq!(s.registry_url().as_str(), "http://127.0.0.1:8080/");
         assert_eq!(s.jobs_dir(), PathBuf::from("/tmp/x/jobs"));
     }

@@ -10,12 +10,13 @@ use http::{Method, StatusCode};
 async fn config_without_token() {
     let p = start().await;
     let c = Client::new(&p);
-    let r = c
-        .req(Method::GET, "/api/v1/config", None, &[], "")
-        .await;
+    let r = c.req(Method::GET, "/api/v1/config", None, &[], "").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.header("date").is_some());
-    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     let j = r.json();
     assert_eq!(j["authorized"], false);
     assert_eq!(j["clusters"], serde_json::json!([]));
@@ -85,12 +86,21 @@ async fn storage_requires_a_token() {
         let r = c.req(Method::GET, &path, token, &[], "").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
         assert_eq!(r.text(), "401: Unauthorized");
-        assert_eq!(r.header("www-authenticate"), Some("Bearer realm=\"Storage API\""));
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Bearer realm=\"Storage API\"")
+        );
         assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
     }
     // Basic auth is not a bearer token.
     let r = c
-        .req(Method::GET, &path, None, &[("Authorization", "Basic YWRtaW46eA==")], "")
+        .req(
+            Method::GET,
+            &path,
+            None,
+            &[("Authorization", "Basic YWRtaW46eA==")],
+            "",
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
@@ -109,7 +119,10 @@ async fn revoked_and_deleted_users_tokens_fail() {
     assert_eq!(c.get(path, &t2).await.status, StatusCode::OK);
     p.delete_user("alice").await.unwrap();
     assert_eq!(c.get(path, &t2).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(c.get("/api/v1/config", &t2).await.json()["authorized"], false);
+    assert_eq!(
+        c.get("/api/v1/config", &t2).await.json()["authorized"],
+        false
+    );
     assert!(p.issue_token("alice").await.is_err());
     assert!(p.create_user("../etc").await.is_err());
 }
@@ -122,6 +135,8 @@ async fn unknown_route_is_404_text() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.text(), "404: Not Found");
     // As on the real server, the cluster root needs its trailing slash.
-    let r = c.get("/api/v1/storage?op=LISTSTATUS", p.admin_token()).await;
+    let r = c
+        .get("/api/v1/storage?op=LISTSTATUS", p.admin_token())
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

@@ -70,10 +70,9 @@ impl ListQuery {
                 "until" => f.until_us = Some(parse_time("until", &value)?),
                 "reverse" => query.reverse = parse_bool("reverse", &value)?,
                 "limit" => {
-                    let limit: i64 = value
-                        .trim()
-                        .parse()
-                        .map_err(|_| format!("invalid literal for int() with base 10: '{value}'"))?;
+                    let limit: i64 = value.trim().parse().map_err(|_| {
+                        format!("invalid literal for int() with base 10: '{value}'")
+                    })?;
                     if limit <= 0 {
                         return Err("limit should be > 0".to_owned());
                     }
@@ -177,7 +176,10 @@ mod tests {
 
     #[test]
     fn bad_values() {
-        assert_eq!(ListQuery::parse("limit=0").unwrap_err(), "limit should be > 0");
+        assert_eq!(
+            ListQuery::parse("limit=0").unwrap_err(),
+            "limit should be > 0"
+        );
         assert!(ListQuery::parse("limit=-3").is_err());
         assert!(ListQuery::parse("limit=x").is_err());
         assert!(ListQuery::parse("status=bogus").is_err());

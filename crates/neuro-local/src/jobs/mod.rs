@@ -1,38 +1,23 @@
-//! Jobs service (placeholder until the jobs engineer's module lands).
+//! The jobs service: `POST/GET/DELETE /api/v1/jobs...` over local processes.
+//!
+//! Jobs run as process groups on this machine (see [`runtime`] for how, and
+//! [`service`] for the lifecycle, reasons and restart rules), are scheduled
+//! against the machine's CPU and memory (strict priority-then-FIFO queue) and are kept in the
+//! platform database ([`store`]), so they survive server restarts.
 
-use std::sync::Arc;
+pub mod access;
+mod api;
+pub mod list;
+pub mod model;
+pub mod payload;
+pub mod request;
+pub mod runtime;
+mod scheduler;
+pub mod service;
+pub mod store;
 
-use crate::db::Db;
-use crate::settings::Settings;
-use crate::state::AppState;
-
-/// Handle on the jobs service.
-#[derive(Clone, Debug)]
-pub struct JobService {
-    _settings: Arc<Settings>,
-}
-
-impl JobService {
-    /// Starts the jobs service.
-    pub fn new(settings: Arc<Settings>, _db: Db) -> anyhow::Result<JobService> {
-        Ok(JobService {
-            _settings: settings,
-        })
-    }
-
-    /// Stops every running job.
-    pub async fn shutdown(&self) {}
-}
-
-/// Routes of the jobs API, nested at `/api/v1/jobs`.
-pub fn router() -> axum::Router<AppState> {
-    axum::Router::new()
-}
-
-/// Jobs tables.
-pub mod store {
-    /// Creates the jobs tables.
-    pub fn migrate(_conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-        Ok(())
-    }
-}
+pub use api::router;
+pub use list::{JobFilter, ListQuery};
+pub use model::{reason, JobRecord, JobSpec, JobStatus, Priority, RestartPolicy, Transition};
+pub use request::{parse_submission, Submission};
+pub use service::{JobService, LifeSpanChange, KILL_GRACE, MAX_RESTARTS};

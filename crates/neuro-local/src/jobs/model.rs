@@ -428,7 +428,10 @@ mod tests {
         assert!(RestartPolicy::OnFailure.restarts_after(1));
         assert!(!RestartPolicy::OnFailure.restarts_after(0));
         assert!(RestartPolicy::Always.restarts_after(0));
-        assert_eq!(RestartPolicy::parse("on-failure"), Some(RestartPolicy::OnFailure));
+        assert_eq!(
+            RestartPolicy::parse("on-failure"),
+            Some(RestartPolicy::OnFailure)
+        );
     }
 
     #[test]

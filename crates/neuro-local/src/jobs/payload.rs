@@ -223,7 +223,10 @@ mod tests {
         assert_eq!(v["uri"], format!("job://default/alice/{}", job.id));
         assert_eq!(v["history"]["created_at"], "2022-07-26T10:00:00+00:00");
         assert_eq!(v["history"]["started_at"], "2022-07-26T10:00:01+00:00");
-        assert_eq!(v["history"]["finished_at"], "2022-07-26T10:00:11.500000+00:00");
+        assert_eq!(
+            v["history"]["finished_at"],
+            "2022-07-26T10:00:11.500000+00:00"
+        );
         assert_eq!(v["history"]["run_time_seconds"], 10.5);
         assert_eq!(v["history"]["exit_code"], 3);
         assert_eq!(v["history"]["reason"], "Error");
@@ -232,8 +235,14 @@ mod tests {
         assert_eq!(v["statuses"][2]["exit_code"], 3);
         assert!(v["statuses"][0].get("exit_code").is_none());
         assert_eq!(v["container"]["resources"]["memory_mb"], 1024);
-        assert_eq!(v["http_url"], format!("http://{}.jobs.localhost:8080", job.id));
-        assert_eq!(v["http_url_named"], "http://my-job--alice.jobs.localhost:8080");
+        assert_eq!(
+            v["http_url"],
+            format!("http://{}.jobs.localhost:8080", job.id)
+        );
+        assert_eq!(
+            v["http_url_named"],
+            "http://my-job--alice.jobs.localhost:8080"
+        );
         assert_eq!(v["internal_hostname"], format!("{}.platform-jobs", job.id));
         assert_eq!(v["internal_hostname_named"], "my-job--alice.platform-jobs");
         assert_eq!(v["price_credits_per_hour"], "3.6");

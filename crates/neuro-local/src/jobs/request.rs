@@ -123,7 +123,10 @@ pub fn parse_submission(
 /// A missing or null `cluster_name` means this platform's cluster; any other
 /// cluster or any org is refused with 403, as the platform refuses clusters and
 /// orgs the user has no access to.
-fn check_cluster_and_org(obj: &mut Map<String, Value>, settings: &Settings) -> Result<(), ApiError> {
+fn check_cluster_and_org(
+    obj: &mut Map<String, Value>,
+    settings: &Settings,
+) -> Result<(), ApiError> {
     match obj.get("cluster_name") {
         None | Some(Value::Null) => {
             obj.insert(
@@ -289,7 +292,9 @@ fn build(
     let priority = match c.priority.as_deref() {
         None => Priority::Normal,
         Some(p) => Priority::parse(p).ok_or_else(|| {
-            ApiError::bad_request(format!("priority must be one of low, normal, high; got '{p}'"))
+            ApiError::bad_request(format!(
+                "priority must be one of low, normal, high; got '{p}'"
+            ))
         })?,
     };
     check_container(&container, c.pass_config)?;
@@ -393,7 +398,10 @@ fn check_container(c: &ContainerSpec, pass_config: bool) -> Result<(), ApiError>
             )));
         }
     }
-    if c.env.keys().any(|k| k.is_empty() || k.contains('=') || k.contains('\0')) {
+    if c.env
+        .keys()
+        .any(|k| k.is_empty() || k.contains('=') || k.contains('\0'))
+    {
         return Err(ApiError::bad_request("Invalid environment variable name"));
     }
     if pass_config && c.env.contains_key(PASSED_CONFIG_ENV) {
@@ -466,20 +474,12 @@ pub fn is_valid_shell_words(text: &str) -> bool {
     let mut chars = text.chars();
     while let Some(ch) = chars.next() {
         match (&mode, ch) {
-            (Mode::Plain, '\\') => {
-                if chars.next().is_none() {
-                    return false;
-                }
-            }
+            // A backslash escapes the next character, so one at the very end is
+            // an error (the guard consumes the escaped character).
+            (Mode::Plain | Mode::Double, '\\') if chars.next().is_none() => return false,
             (Mode::Plain, '\'') => mode = Mode::Single,
             (Mode::Plain, '"') => mode = Mode::Double,
-            (Mode::Single, '\'') => mode = Mode::Plain,
-            (Mode::Double, '\\') => {
-                if chars.next().is_none() {
-                    return false;
-                }
-            }
-            (Mode::Double, '"') => mode = Mode::Plain,
+            (Mode::Single, '\'') | (Mode::Double, '"') => mode = Mode::Plain,
             _ => {}
         }
     }
@@ -605,7 +605,10 @@ mod tests {
             ("image", json!("")),
             ("command", json!("echo 'unclosed")),
             ("working_dir", json!("relative")),
-            ("volumes", json!([{"src_storage_uri": "disk://default/u/d", "dst_path": "/d"}])),
+            (
+                "volumes",
+                json!([{"src_storage_uri": "disk://default/u/d", "dst_path": "/d"}]),
+            ),
         ];
         for (key, value) in container_cases {
             let mut body = run_body();

@@ -140,7 +140,8 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
             stat_fields(*pid).is_some_and(|f| {
-                f.first().is_some_and(|state| *state != "Z" && *state != "X")
+                f.first()
+                    .is_some_and(|state| *state != "Z" && *state != "X")
                     && f.get(2).and_then(|g| g.parse::<i32>().ok()) == Some(pgid)
             })
         })

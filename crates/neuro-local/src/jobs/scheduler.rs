@@ -135,6 +135,7 @@ impl Queue {
     }
 
     /// Whether the job with this id is queued.
+    #[cfg(test)]
     pub fn contains(&self, id: &str) -> bool {
         self.jobs.values().any(|j| j.id == id)
     }

@@ -21,7 +21,7 @@
 //!   job runs. After a crash, a surviving process is recognised by its pid and
 //!   start time and killed. Pending jobs survive restarts and are queued again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -76,7 +76,28 @@ struct Inner {
     stop: CancellationToken,
     /// The scheduler and the supervisors.
     tasks: Mutex<JoinSet<()>>,
-    kill_grace: Duration,
+    timing: Timing,
+}
+
+/// Time constants of the service.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// Between SIGTERM and SIGKILL.
+    pub kill_grace: Duration,
+    /// Length of one minute of life span.
+    pub minute: Duration,
+    /// First restart back-off; later ones double it, up to ten times it.
+    pub backoff: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            kill_grace: KILL_GRACE,
+            minute: Duration::from_secs(60),
+            backoff: Duration::from_secs(1),
+        }
+    }
 }
 
 struct State {
@@ -88,7 +109,6 @@ struct State {
 
 /// A job that left the queue: its supervisor runs or is about to.
 struct Running {
-    demand: Demand,
     control: mpsc::UnboundedSender<Control>,
 }
 
@@ -110,7 +130,9 @@ enum Event {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn demand_of(job: &JobRecord) -> Demand {
@@ -127,7 +149,9 @@ fn queued(job: &JobRecord) -> QueuedJob {
         demand: demand_of(job),
         created_us: job.created_us(),
         schedule_timeout: job.spec.schedule_timeout,
-        marked_waiting: job.current().is_some_and(|t| t.reason == reason::SCHEDULING),
+        marked_waiting: job
+            .current()
+            .is_some_and(|t| t.reason == reason::SCHEDULING),
     }
 }
 
@@ -139,19 +163,22 @@ impl JobService {
     /// Starts the service on the current Tokio runtime: recovers the jobs of a
     /// previous run (see the module docs) and starts the scheduler.
     pub fn new(settings: Arc<Settings>, db: Db) -> anyhow::Result<JobService> {
-        Self::with_kill_grace(settings, db, KILL_GRACE)
+        Self::with_timing(settings, db, Timing::default())
     }
 
-    /// [`JobService::new`] with another SIGTERM-to-SIGKILL grace period.
-    pub fn with_kill_grace(
+    /// [`JobService::new`] with other time constants (tests shorten them).
+    pub(crate) fn with_timing(
         settings: Arc<Settings>,
         db: Db,
-        kill_grace: Duration,
+        timing: Timing,
     ) -> anyhow::Result<JobService> {
         let runtime = tokio::runtime::Handle::try_current()
             .context("the jobs service needs a Tokio runtime")?;
         std::fs::create_dir_all(settings.jobs_dir()).with_context(|| {
-            format!("cannot create the jobs directory {}", settings.jobs_dir().display())
+            format!(
+                "cannot create the jobs directory {}",
+                settings.jobs_dir().display()
+            )
         })?;
         let capacity = Capacity::new(
             super::model::cpu_to_milli(settings.total_cpu),
@@ -169,9 +196,11 @@ impl JobService {
             wake: Notify::new(),
             stop: CancellationToken::new(),
             tasks: Mutex::new(JoinSet::new()),
-            kill_grace,
+            timing,
         });
-        inner.recover().context("cannot recover the jobs of the previous run")?;
+        inner
+            .recover()
+            .context("cannot recover the jobs of the previous run")?;
         lock(&inner.tasks).spawn_on(scheduler_loop(inner.clone()), &runtime);
         Ok(JobService { inner })
     }
@@ -308,7 +337,7 @@ impl JobService {
         if let Some(control) = control {
             let (done, wait) = oneshot::channel();
             if control.send(Control::Kill(done)).is_ok() {
-                let limit = inner.kill_grace + Duration::from_secs(5);
+                let limit = inner.timing.kill_grace + Duration::from_secs(5);
                 if tokio::time::timeout(limit, wait).await.is_err() {
                     tracing::warn!(job = %job.id, "kill not confirmed in time");
                 }
@@ -317,24 +346,30 @@ impl JobService {
         }
         // Queued (or not handed to a supervisor yet): nothing runs, record it.
         inner
-            .transition(&job.id, Transition::now(JobStatus::Cancelled, reason::USER_REQUESTED, ""))
+            .transition(
+                &job.id,
+                Transition::now(JobStatus::Cancelled, reason::USER_REQUESTED, ""),
+            )
             .await?;
         inner.wake.notify_one();
         tracing::info!(job = %job.id, "pending job cancelled");
         Ok(())
     }
 
-    /// Adds `minutes` to the life span of the caller's job `id_or_name` (an
-    /// unlimited one gets exactly `minutes`).
-    pub async fn bump_life_span(
+    /// Changes the life span of the caller's job `id_or_name`; a running job is
+    /// killed as soon as its run time exceeds the new value.
+    pub async fn update_life_span(
         &self,
         user: &str,
         id_or_name: &str,
-        minutes: i64,
+        change: LifeSpanChange,
     ) -> Result<(), ApiError> {
+        let minutes = match change {
+            LifeSpanChange::Add(n) | LifeSpanChange::Set(n) => n,
+        };
         if minutes < 1 {
             return Err(ApiError::bad_request(
-                "additional_max_run_time_minutes must be at least 1",
+                "the life span change must be at least 1 minute",
             ));
         }
         let inner = &self.inner;
@@ -342,19 +377,58 @@ impl JobService {
         let id = job.id.clone();
         let total = inner
             .db
-            .call(move |conn| store::add_max_run_time(conn, &id, minutes))
+            .call(move |conn| match change {
+                LifeSpanChange::Add(n) => store::add_max_run_time(conn, &id, n),
+                LifeSpanChange::Set(n) => store::set_max_run_time(conn, &id, n),
+            })
             .await?;
-        if let Some(control) = lock(&inner.state).running.get(&job.id) {
-            let _ = control.control.send(Control::LifeSpan(total));
+        if let Some(running) = lock(&inner.state).running.get(&job.id) {
+            let _ = running.control.send(Control::LifeSpan(total));
         }
         Ok(())
     }
+
+    /// For each preset, how many more jobs of it could start right now.
+    pub fn capacity(&self) -> BTreeMap<String, u64> {
+        let state = lock(&self.inner.state);
+        let (free_cpu, free_memory) = state.capacity.free();
+        self.inner
+            .settings
+            .presets
+            .iter()
+            .map(|p| {
+                let cpu = super::model::cpu_to_milli(p.cpu);
+                let fit = if p.gpu.unwrap_or(0) > 0 || p.tpu.is_some() {
+                    0
+                } else {
+                    let by_cpu = free_cpu.checked_div(cpu).unwrap_or(u64::MAX);
+                    let by_memory = free_memory.checked_div(p.memory).unwrap_or(u64::MAX);
+                    by_cpu.min(by_memory)
+                };
+                (p.name.clone(), fit)
+            })
+            .collect()
+    }
+}
+
+/// A change of a job's life span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifeSpanChange {
+    /// Add this many minutes (to 0 if the job has no limit).
+    Add(i64),
+    /// Set the limit to this many minutes.
+    Set(i64),
 }
 
 impl Inner {
     /// The job `id_or_name` (an id, or the name of one of `user`'s jobs), if
     /// `user` may perform `action` on it.
-    async fn resolve(&self, user: &str, id_or_name: &str, action: Action) -> Result<JobRecord, ApiError> {
+    async fn resolve(
+        &self,
+        user: &str,
+        id_or_name: &str,
+        action: Action,
+    ) -> Result<JobRecord, ApiError> {
         let (key, owner) = (id_or_name.to_owned(), user.to_owned());
         let job = self
             .db
@@ -437,13 +511,9 @@ impl Inner {
             let pass = state.queue.pass(&mut state.capacity, now_us());
             for job in &pass.start {
                 let (tx, rx) = mpsc::unbounded_channel();
-                state.running.insert(
-                    job.id.clone(),
-                    Running {
-                        demand: job.demand,
-                        control: tx,
-                    },
-                );
+                state
+                    .running
+                    .insert(job.id.clone(), Running { control: tx });
                 starts.push((job.id.clone(), job.demand, rx));
             }
             pass
@@ -496,6 +566,7 @@ impl Inner {
         let mut life = LifeSpan {
             started_us: None,
             minutes: job.max_run_time_minutes,
+            minute: self.timing.minute,
         };
         // A kill or a life-span change that came before the start.
         while let Ok(message) = control.try_recv() {
@@ -548,7 +619,7 @@ impl Inner {
             let started_at = t.time_us;
             if !self.record(id, t).await && self.is_finished(id).await {
                 // Cancelled while starting.
-                let _ = process.terminate(self.kill_grace).await;
+                let _ = process.terminate(self.timing.kill_grace).await;
                 self.set_process(id, None).await;
                 return;
             }
@@ -570,7 +641,7 @@ impl Inner {
                 }
                 Event::BackoffDone => continue,
                 stop => {
-                    if let Err(err) = process.terminate(self.kill_grace).await {
+                    if let Err(err) = process.terminate(self.timing.kill_grace).await {
                         tracing::error!(job = %id, error = %err, "cannot terminate a job");
                     }
                     self.set_process(id, None).await;
@@ -584,15 +655,22 @@ impl Inner {
                 let t = if code == 0 {
                     Transition::now(JobStatus::Succeeded, reason::COMPLETED, "")
                 } else {
-                    Transition::now(JobStatus::Failed, reason::ERROR, format!("Exit code: {code}"))
+                    Transition::now(
+                        JobStatus::Failed,
+                        reason::ERROR,
+                        format!("Exit code: {code}"),
+                    )
                 };
                 self.record(id, t.with_exit_code(code)).await;
                 return;
             }
             restarts += 1;
             last_exit = code;
-            let backoff = Duration::from_secs((1u64 << (restarts - 1).min(4)).min(10));
-            match self.next_event(None, control, &mut life, Some(backoff)).await {
+            let backoff = self.timing.backoff * (1u32 << (restarts - 1).min(4)).min(10);
+            match self
+                .next_event(None, control, &mut life, Some(backoff))
+                .await
+            {
                 Event::BackoffDone | Event::Exited(_) => {}
                 stop => {
                     self.finish_stopped(id, stop, &life).await;
@@ -722,13 +800,16 @@ struct LifeSpan {
     started_us: Option<i64>,
     /// Minutes it may run; `None` is unlimited.
     minutes: Option<i64>,
+    /// Length of a minute.
+    minute: Duration,
 }
 
 impl LifeSpan {
     fn deadline(&self) -> Option<tokio::time::Instant> {
         let started = self.started_us?;
         let minutes = self.minutes.filter(|m| *m > 0)?;
-        let end_us = started.saturating_add(minutes.saturating_mul(60_000_000));
+        let minute_us = i64::try_from(self.minute.as_micros()).unwrap_or(i64::MAX);
+        let end_us = started.saturating_add(minutes.saturating_mul(minute_us));
         let left_us = u64::try_from(end_us.saturating_sub(now_us())).unwrap_or(0);
         Some(tokio::time::Instant::now() + Duration::from_micros(left_us))
     }
@@ -810,5 +891,282 @@ async fn supervise(
         if let Control::Kill(done) = message {
             let _ = done.send(());
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::request::parse_submission;
+    use super::*;
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        settings: Arc<Settings>,
+        db: Db,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Arc::new(Settings::new(
+            dir.path().to_path_buf(),
+            url::Url::parse("http://127.0.0.1:1").unwrap(),
+        ));
+        let db = Db::open(&settings.db_path()).unwrap();
+        Fixture {
+            _dir: dir,
+            settings,
+            db,
+        }
+    }
+
+    fn fast() -> Timing {
+        Timing {
+            kill_grace: Duration::from_millis(500),
+            minute: Duration::from_millis(300),
+            backoff: Duration::from_millis(20),
+        }
+    }
+
+    fn submission(settings: &Settings, extra: serde_json::Value) -> Submission {
+        let mut body =
+            json!({"cluster_name": "default", "image": "ubuntu", "preset_name": "cpu-small"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        parse_submission(body.to_string().as_bytes(), true, settings).unwrap()
+    }
+
+    async fn wait_finished(service: &JobService, id: &str) -> JobPayload {
+        for _ in 0..300 {
+            let job = service.get("alice", id).await.unwrap();
+            if JobStatus::parse(&job.status).is_some_and(JobStatus::is_finished) {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("job {id} did not finish");
+    }
+
+    fn reasons(job: &JobPayload) -> Vec<(String, String)> {
+        job.statuses
+            .iter()
+            .map(|s| (s.status.clone(), s.reason.clone()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn life_span_ends_the_job() {
+        let f = fixture();
+        let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+        let s = submission(
+            &f.settings,
+            json!({"command": "sleep 30", "max_run_time_minutes": 1}),
+        );
+        let job = service.submit("alice", s, None).await.unwrap();
+        let started = std::time::Instant::now();
+        let job = wait_finished(&service, &job.id).await;
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert_eq!(job.status, "cancelled");
+        assert_eq!(job.history.reason, reason::LIFE_SPAN_ENDED);
+        service.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn bumped_life_span_is_applied_to_a_running_job() {
+        let f = fixture();
+        let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+        let s = submission(
+            &f.settings,
+            json!({"command": "sleep 30", "max_run_time_minutes": 1}),
+        );
+        let job = service.submit("alice", s, None).await.unwrap();
+        service
+            .update_life_span("alice", &job.id, LifeSpanChange::Add(4))
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let done = wait_finished(&service, &job.id).await;
+        // 5 "minutes" of 300 ms.
+        assert!(
+            started.elapsed() >= Duration::from_millis(1200),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(done.max_run_time_minutes, Some(5));
+        assert_eq!(done.history.reason, reason::LIFE_SPAN_ENDED);
+        service.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn restarts_are_counted_and_bounded() {
+        let f = fixture();
+        let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+        let s = submission(
+            &f.settings,
+            json!({"command": "sh -c 'echo run; exit 7'", "restart_policy": "on-failure"}),
+        );
+        let job = service.submit("alice", s, None).await.unwrap();
+        let job = wait_finished(&service, &job.id).await;
+        assert_eq!(job.status, "failed");
+        assert_eq!(job.history.exit_code, Some(7));
+        assert_eq!(job.history.restarts, MAX_RESTARTS);
+        let restarting = reasons(&job)
+            .iter()
+            .filter(|(s, r)| s == "running" && r == reason::RESTARTING)
+            .count();
+        assert_eq!(restarting, MAX_RESTARTS as usize);
+        let log = std::fs::read_to_string(service.log_path(&job.id)).unwrap();
+        assert_eq!(log, "run\n".repeat(MAX_RESTARTS as usize + 1));
+        // on-failure does not restart a success.
+        let s = submission(
+            &f.settings,
+            json!({"command": "true", "restart_policy": "on-failure"}),
+        );
+        let ok = service.submit("alice", s, None).await.unwrap();
+        let ok = wait_finished(&service, &ok.id).await;
+        assert_eq!((ok.status.as_str(), ok.history.restarts), ("succeeded", 0));
+        assert_eq!(ok.history.reason, reason::COMPLETED);
+        service.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn kill_during_restart_backoff() {
+        let f = fixture();
+        let timing = Timing {
+            backoff: Duration::from_secs(30),
+            ..fast()
+        };
+        let service = JobService::with_timing(f.settings.clone(), f.db.clone(), timing).unwrap();
+        let s = submission(
+            &f.settings,
+            json!({"command": "exit 1", "restart_policy": "always"}),
+        );
+        let job = service.submit("alice", s, None).await.unwrap();
+        for _ in 0..100 {
+            let logs = service.get("alice", &job.id).await.unwrap();
+            if logs.statuses.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        service.kill("alice", &job.id).await.unwrap();
+        let job = service.get("alice", &job.id).await.unwrap();
+        assert_eq!(
+            (job.status.as_str(), job.history.reason.as_str()),
+            ("cancelled", reason::USER_REQUESTED)
+        );
+        service.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn schedule_timeout_fails_a_job_that_cannot_fit() {
+        let f = fixture();
+        let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+        let body = json!({"cluster_name": "default", "schedule_timeout": 1.0,
+            "container": {"image": "ubuntu", "command": "true",
+                          "resources": {"cpu": f.settings.total_cpu * 4.0, "memory": 1 << 26}}});
+        let s = parse_submission(body.to_string().as_bytes(), false, &f.settings).unwrap();
+        let job = service.submit("alice", s, None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let pending = service.get("alice", &job.id).await.unwrap();
+        assert_eq!(
+            (pending.status.as_str(), pending.history.reason.as_str()),
+            ("pending", reason::SCHEDULING)
+        );
+        let job = wait_finished(&service, &job.id).await;
+        assert_eq!(job.history.reason, reason::CLUSTER_SCALE_UP_FAILED);
+        assert_eq!(
+            reasons(&job),
+            [
+                ("pending".to_owned(), reason::CREATING.to_owned()),
+                ("pending".to_owned(), reason::SCHEDULING.to_owned()),
+                (
+                    "failed".to_owned(),
+                    reason::CLUSTER_SCALE_UP_FAILED.to_owned()
+                ),
+            ]
+        );
+        service.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn env_and_working_dir() {
+        let f = fixture();
+        let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+        let s = submission(
+            &f.settings,
+            json!({"command": "sh -c 'echo $NEURO_JOB_ID $NEURO_JOB_NAME $NEURO_JOB_OWNER $NEURO_JOB_CLUSTER $FOO; pwd; echo $HOME; echo ${NEURO_PASSED_CONFIG:-none}'",
+                   "name": "env-job", "env": {"FOO": "bar"}, "working_dir": "/"}),
+        );
+        let job = service.submit("alice", s, None).await.unwrap();
+        let job = wait_finished(&service, &job.id).await;
+        assert_eq!(job.status, "succeeded");
+        let log = std::fs::read_to_string(service.log_path(&job.id)).unwrap();
+        let work = service.job_dir(&job.id).join("work");
+        assert_eq!(
+            log,
+            format!(
+                "{} env-job alice default bar\n/\n{}\nnone\n",
+                job.id,
+                work.display()
+            )
+        );
+        // A working dir missing on the host falls back to the job's own dir;
+        // a passed config is injected.
+        let s = submission(
+            &f.settings,
+            json!({"command": "sh -c 'pwd; echo $NEURO_PASSED_CONFIG'", "working_dir": "/no/such/dir", "pass_config": true}),
+        );
+        let job = service
+            .submit("alice", s, Some("Y29uZmln".to_owned()))
+            .await
+            .unwrap();
+        let job = wait_finished(&service, &job.id).await;
+        let log = std::fs::read_to_string(service.log_path(&job.id)).unwrap();
+        let work = service.job_dir(&job.id).join("work");
+        assert_eq!(log, format!("{}\nY29uZmln\n", work.display()));
+        assert!(job.pass_config);
+        assert!(job.container.spec.env.is_empty(), "the token is not shown");
+        service.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_marks_running_jobs_lost_and_keeps_pending_ones() {
+        let f = fixture();
+        let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+        let big = json!({"cluster_name": "default",
+            "container": {"image": "ubuntu", "command": "sleep 30",
+                          "resources": {"cpu": f.settings.total_cpu, "memory": 1 << 26}}});
+        let s = parse_submission(big.to_string().as_bytes(), false, &f.settings).unwrap();
+        let running = service.submit("alice", s.clone(), None).await.unwrap();
+        let pending = service.submit("alice", s, None).await.unwrap();
+        for _ in 0..100 {
+            if service.get("alice", &running.id).await.unwrap().status == "running" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        service.shutdown().await;
+        let after = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+        let lost = after.get("alice", &running.id).await.unwrap();
+        assert_eq!(
+            (lost.status.as_str(), lost.history.reason.as_str()),
+            ("failed", reason::LOST)
+        );
+        for _ in 0..100 {
+            if after.get("alice", &pending.id).await.unwrap().status == "running" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            after.get("alice", &pending.id).await.unwrap().status,
+            "running"
+        );
+        after.shutdown().await;
     }
 }

@@ -133,7 +133,11 @@ pub(crate) fn insert_job(conn: &mut Connection, job: &NewJob) -> Result<i64, Ins
     Ok(seq)
 }
 
-fn active_job_named(conn: &Connection, owner: &str, name: &str) -> rusqlite::Result<Option<String>> {
+fn active_job_named(
+    conn: &Connection,
+    owner: &str,
+    name: &str,
+) -> rusqlite::Result<Option<String>> {
     conn.query_row(
         &format!(
             "SELECT id FROM jobs WHERE owner = ?1 AND name = ?2 AND status IN {ACTIVE_STATUSES_SQL}"
@@ -144,7 +148,12 @@ fn active_job_named(conn: &Connection, owner: &str, name: &str) -> rusqlite::Res
     .optional()
 }
 
-fn insert_transition(conn: &Connection, id: &str, idx: i64, t: &Transition) -> rusqlite::Result<()> {
+fn insert_transition(
+    conn: &Connection,
+    id: &str,
+    idx: i64,
+    t: &Transition,
+) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO job_transitions (job_id, idx, status, time, reason, description, exit_code)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -163,7 +172,11 @@ fn insert_transition(conn: &Connection, id: &str, idx: i64, t: &Transition) -> r
 
 /// Appends a transition unless the job is unknown, already finished, or the
 /// transition repeats the current one. Returns whether it was recorded.
-pub(crate) fn add_transition(conn: &mut Connection, id: &str, t: &Transition) -> rusqlite::Result<bool> {
+pub(crate) fn add_transition(
+    conn: &mut Connection,
+    id: &str,
+    t: &Transition,
+) -> rusqlite::Result<bool> {
     let tx = conn.transaction()?;
     let Some(transitions) = load_transitions_opt(&tx, id)? else {
         return Ok(false);
@@ -212,7 +225,10 @@ pub(crate) fn set_process(
 }
 
 /// The process recorded for the job: pid and its start time in clock ticks.
-pub(crate) fn process_of(conn: &Connection, id: &str) -> rusqlite::Result<Option<(i32, Option<u64>)>> {
+pub(crate) fn process_of(
+    conn: &Connection,
+    id: &str,
+) -> rusqlite::Result<Option<(i32, Option<u64>)>> {
     let row: Option<(Option<i32>, Option<i64>)> = conn
         .query_row(
             "SELECT pid, pid_start FROM jobs WHERE id = ?1",
@@ -237,10 +253,28 @@ pub(crate) fn passed_config(conn: &Connection, id: &str) -> rusqlite::Result<Opt
 
 /// Adds minutes to the job's life span (an unlimited one starts from 0). Returns
 /// the new value, or `None` for an unknown job.
-pub(crate) fn add_max_run_time(conn: &Connection, id: &str, minutes: i64) -> rusqlite::Result<Option<i64>> {
+pub(crate) fn add_max_run_time(
+    conn: &Connection,
+    id: &str,
+    minutes: i64,
+) -> rusqlite::Result<Option<i64>> {
     conn.query_row(
         "UPDATE jobs SET max_run_time_minutes = COALESCE(max_run_time_minutes, 0) + ?2
          WHERE id = ?1 RETURNING max_run_time_minutes",
+        params![id, minutes],
+        |row| row.get(0),
+    )
+    .optional()
+}
+
+/// Sets the job's life span. Returns the new value, or `None` for an unknown job.
+pub(crate) fn set_max_run_time(
+    conn: &Connection,
+    id: &str,
+    minutes: i64,
+) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "UPDATE jobs SET max_run_time_minutes = ?2 WHERE id = ?1 RETURNING max_run_time_minutes",
         params![id, minutes],
         |row| row.get(0),
     )
@@ -273,7 +307,9 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
 
 fn load_transitions_opt(conn: &Connection, id: &str) -> rusqlite::Result<Option<Vec<Transition>>> {
     let exists: Option<i64> = conn
-        .query_row("SELECT seq FROM jobs WHERE id = ?1", params![id], |row| row.get(0))
+        .query_row("SELECT seq FROM jobs WHERE id = ?1", params![id], |row| {
+            row.get(0)
+        })
         .optional()?;
     if exists.is_none() {
         return Ok(None);
@@ -299,7 +335,10 @@ fn load_transitions(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Transit
     rows.collect()
 }
 
-fn with_transitions(conn: &Connection, mut jobs: Vec<JobRecord>) -> rusqlite::Result<Vec<JobRecord>> {
+fn with_transitions(
+    conn: &Connection,
+    mut jobs: Vec<JobRecord>,
+) -> rusqlite::Result<Vec<JobRecord>> {
     for job in &mut jobs {
         job.transitions = load_transitions(conn, &job.id)?;
     }
@@ -322,7 +361,11 @@ pub(crate) fn get_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<Jo
 }
 
 /// The owner's newest job with this name, finished or not.
-pub(crate) fn get_job_by_name(conn: &Connection, owner: &str, name: &str) -> rusqlite::Result<Option<JobRecord>> {
+pub(crate) fn get_job_by_name(
+    conn: &Connection,
+    owner: &str,
+    name: &str,
+) -> rusqlite::Result<Option<JobRecord>> {
     let job = conn
         .query_row(
             &format!(
@@ -340,7 +383,10 @@ pub(crate) fn get_job_by_name(conn: &Connection, owner: &str, name: &str) -> rus
 }
 
 /// Jobs in any of `statuses`, in creation order.
-pub(crate) fn jobs_with_status(conn: &Connection, statuses: &[JobStatus]) -> rusqlite::Result<Vec<JobRecord>> {
+pub(crate) fn jobs_with_status(
+    conn: &Connection,
+    statuses: &[JobStatus],
+) -> rusqlite::Result<Vec<JobRecord>> {
     if statuses.is_empty() {
         return Ok(Vec::new());
     }
@@ -349,7 +395,10 @@ pub(crate) fn jobs_with_status(conn: &Connection, statuses: &[JobStatus]) -> rus
         "SELECT {JOB_COLUMNS} FROM jobs WHERE status IN ({marks}) ORDER BY seq"
     ))?;
     let jobs = stmt
-        .query_map(params_from_iter(statuses.iter().map(|s| s.as_str())), job_from_row)?
+        .query_map(
+            params_from_iter(statuses.iter().map(|s| s.as_str())),
+            job_from_row,
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     with_transitions(conn, jobs)
 }
@@ -393,7 +442,11 @@ pub(crate) fn list_jobs(
         any_of(
             &mut sql,
             "cluster_name",
-            filter.clusters.iter().map(|c| Value::Text(c.clone())).collect(),
+            filter
+                .clusters
+                .iter()
+                .map(|c| Value::Text(c.clone()))
+                .collect(),
         );
     }
     if let Some(name) = &filter.name {

@@ -168,7 +168,9 @@ fn spawn_lister(
             }
         }
     });
-    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
 }
 
 pub(super) async fn get_file_status(call: Call) -> Result<Response, StorageError> {
@@ -201,6 +203,8 @@ pub(super) async fn get_file_status(call: Call) -> Result<Response, StorageError
 
 pub(super) async fn get_disk_usage(call: Call) -> Result<Response, StorageError> {
     let storage = call.storage_dir();
+    // `statvfs` field types vary by platform; they are u64 on 64-bit Linux.
+    #[allow(clippy::useless_conversion)]
     let usage = blocking(move || {
         std::fs::create_dir_all(&storage)?;
         let st = nix::sys::statvfs::statvfs(&storage)

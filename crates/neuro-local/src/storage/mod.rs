@@ -187,7 +187,10 @@ async fn dispatch(
     body: Body,
 ) -> Result<Response, StorageError> {
     let user = authenticate(&headers, &state).ok_or(StorageError::Unauthorized)?;
-    let raw = uri.path().strip_prefix(PREFIX).ok_or(StorageError::NotFound)?;
+    let raw = uri
+        .path()
+        .strip_prefix(PREFIX)
+        .ok_or(StorageError::NotFound)?;
     let query = Query::parse(uri.query());
     let op = Op::select(&method, query.op.as_deref())?;
     let path = StoragePath::from_encoded(raw)?;
@@ -254,7 +257,10 @@ mod tests {
     fn op_selection() {
         assert_eq!(Op::select(&Method::GET, None).unwrap(), Op::Open);
         assert_eq!(Op::select(&Method::HEAD, None).unwrap(), Op::Open);
-        assert_eq!(Op::select(&Method::PUT, Some("MKDIRS")).unwrap(), Op::Mkdirs);
+        assert_eq!(
+            Op::select(&Method::PUT, Some("MKDIRS")).unwrap(),
+            Op::Mkdirs
+        );
         assert_eq!(
             Op::select(&Method::GET, Some("BOGUS")),
             Err(StorageError::BadRequest(

@@ -133,9 +133,7 @@ impl std::fmt::Display for StoragePath {
 fn check_segment(segment: &str) -> Result<(), StorageError> {
     let bad = segment == "."
         || segment == ".."
-        || segment
-            .chars()
-            .any(|c| c == '/' || c == '\\' || c == '\0');
+        || segment.chars().any(|c| c == '/' || c == '\\' || c == '\0');
     if bad {
         Err(StorageError::NotFound)
     } else {
@@ -143,8 +141,8 @@ fn check_segment(segment: &str) -> Result<(), StorageError> {
     }
 }
 
-/// The canonical root directory of `owner` inside `storage_dir`, created (mode
-/// 0700) if missing.
+/// The canonical root directory of `owner` inside `storage_dir`, created if
+/// missing (the data directory above it is private).
 pub fn user_root(storage_dir: &Path, owner: &str) -> io::Result<PathBuf> {
     let root = storage_dir.join(owner);
     match std::fs::create_dir_all(&root) {

@@ -82,7 +82,9 @@ pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
     .await?;
     let total = meta.len();
     let range = match parse_range(&call.headers) {
-        Some(spec) => Some(satisfy(spec, total).ok_or(StorageError::RangeNotSatisfiable { total })?),
+        Some(spec) => {
+            Some(satisfy(spec, total).ok_or(StorageError::RangeNotSatisfiable { total })?)
+        }
         None => None,
     };
     let (first, length) = match range {

@@ -50,9 +50,7 @@ pub(super) async fn mkdirs(call: Call) -> Result<Response, StorageError> {
 /// Creates an upload file next to the target, failing if the target is a
 /// directory. Returns the open file, its temporary path (removed on drop) and
 /// the mode the final file should get.
-fn start_upload(
-    target: &Target,
-) -> Result<(std::fs::File, tempfile::TempPath, u32), StorageError> {
+fn start_upload(target: &Target) -> Result<(std::fs::File, tempfile::TempPath, u32), StorageError> {
     if target.is_root() {
         return Err(StorageError::os("Is a directory", "EISDIR"));
     }

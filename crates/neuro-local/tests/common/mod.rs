@@ -16,6 +16,8 @@ use hyper_util::rt::TokioExecutor;
 use neuro_local::{LocalPlatform, RunningPlatform};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
+pub mod storage_env;
+
 /// A complete answer.
 #[derive(Debug)]
 pub struct Resp {
@@ -117,15 +119,15 @@ pub fn full(body: impl Into<Bytes>) -> Body {
 
 /// A body sent with chunked transfer encoding, one chunk per item.
 pub fn chunked(chunks: Vec<&'static [u8]>) -> Body {
-    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + Sync>> =
-        Box::pin(futures::stream::iter(
-            chunks
-                .into_iter()
-                .map(|c| Ok(Frame::data(Bytes::from_static(c)))),
-        ));
+    let stream: std::pin::Pin<
+        Box<dyn Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + Sync>,
+    > = Box::pin(futures::stream::iter(
+        chunks
+            .into_iter()
+            .map(|c| Ok(Frame::data(Bytes::from_static(c)))),
+    ));
     StreamBody::new(stream).boxed()
 }
-
 
 /// Sends raw bytes on a new connection and returns everything the server
 /// answers until it closes (requests should say `Connection: close`).

@@ -90,9 +90,7 @@ impl fmt::Display for InvalidImageReason {
             Self::Fragment => {
                 "fragment part is not allowed in image URI; use '%23' to quote '#' in path"
             }
-            Self::Query => {
-                "query part is not allowed in image URI; use '%3F' to quote '?' in path"
-            }
+            Self::Query => "query part is not allowed in image URI; use '%3F' to quote '?' in path",
             Self::User => "user is not allowed in image URI",
             Self::Port => "port is not allowed in image URI",
         })
@@ -335,7 +333,11 @@ impl RemoteImage {
         if self.is_platform_image() {
             let registry = self.registry.as_deref().unwrap_or_default();
             let scheme = if with_scheme { "https://" } else { "" };
-            format!("{scheme}{registry}/{}/{}", self.owner_prefix(), self.suffix())
+            format!(
+                "{scheme}{registry}/{}/{}",
+                self.owner_prefix(),
+                self.suffix()
+            )
         } else {
             self.suffix()
         }

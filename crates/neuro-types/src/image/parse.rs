@@ -2,7 +2,9 @@
 
 use percent_encoding::percent_decode_str;
 
-use super::{registry_authority, ImageError, InvalidImageReason, LocalImage, RemoteImage, TagOption};
+use super::{
+    registry_authority, ImageError, InvalidImageReason, LocalImage, RemoteImage, TagOption,
+};
 use crate::config::Cluster;
 use crate::uri::UriContext;
 
@@ -72,7 +74,11 @@ impl ImageContext {
     ///
     /// `image:...` and `<known registry>/...` are platform images; anything else is
     /// an external image, which always defaults to the tag `latest`.
-    pub fn parse_remote(&self, text: &str, tag_option: TagOption) -> Result<RemoteImage, ImageError> {
+    pub fn parse_remote(
+        &self,
+        text: &str,
+        tag_option: TagOption,
+    ) -> Result<RemoteImage, ImageError> {
         if text.starts_with("image:") || self.find_by_registry(text).is_some() {
             return self.parse_platform(text, tag_option);
         }
@@ -345,8 +351,7 @@ fn is_name_component(component: &str) -> bool {
         (Some(&first), Some(&last)) if alnum(first) && alnum(last) => {}
         _ => return false,
     }
-    bytes.iter().all(|&b| alnum(b) || sep(b))
-        && bytes.windows(2).all(|w| !(sep(w[0]) && sep(w[1])))
+    bytes.iter().all(|&b| alnum(b) || sep(b)) && bytes.windows(2).all(|w| !(sep(w[0]) && sep(w[1])))
 }
 
 /// `[a-zA-Z0-9_]+[a-zA-Z0-9_.-]*`.

@@ -303,11 +303,18 @@ pub(crate) fn parse_job_image(image: &str, ctx: &ImageContext) -> Result<RemoteI
     match ctx.parse_remote(image, TagOption::Default) {
         Ok(image) => Ok(image),
         Err(e) if e.is_unknown_cluster() => Err(e.into()),
-        Err(_) => Ok(RemoteImage::new_external_image(INVALID_IMAGE_NAME, None, None)),
+        Err(_) => Ok(RemoteImage::new_external_image(
+            INVALID_IMAGE_NAME,
+            None,
+            None,
+        )),
     }
 }
 
-pub(crate) fn decode_spec(spec: &ContainerSpec, ctx: &ImageContext) -> Result<DecodedSpec, ModelError> {
+pub(crate) fn decode_spec(
+    spec: &ContainerSpec,
+    ctx: &ImageContext,
+) -> Result<DecodedSpec, ModelError> {
     Ok(DecodedSpec {
         image: parse_job_image(&spec.image, ctx)?,
         entrypoint: spec.entrypoint.clone(),
@@ -410,7 +417,10 @@ impl Container {
 
     /// Decodes `container` of a job object (§7.8). `ctx` must have the job's
     /// cluster as its default (see [`ImageContext::with_cluster`]).
-    pub fn from_payload(payload: &ContainerPayload, ctx: &ImageContext) -> Result<Self, ModelError> {
+    pub fn from_payload(
+        payload: &ContainerPayload,
+        ctx: &ImageContext,
+    ) -> Result<Self, ModelError> {
         let spec = decode_spec(&payload.spec, ctx)?;
         Ok(Self {
             image: spec.image,

@@ -89,7 +89,10 @@ impl JobDescription {
     pub fn from_payload(payload: JobPayload, ctx: &ImageContext) -> Result<Self, ModelError> {
         let image_ctx = ctx.with_cluster(payload.cluster_name.clone());
         let container = Container::from_payload(&payload.container, &image_ctx)?;
-        let http_url = match (payload.http_url_named.as_deref(), payload.http_url.as_deref()) {
+        let http_url = match (
+            payload.http_url_named.as_deref(),
+            payload.http_url.as_deref(),
+        ) {
             (Some(named), _) if !named.is_empty() => Some(parse_url("http_url_named", named)?),
             (_, Some(url)) if !url.is_empty() => Some(parse_url("http_url", url)?),
             _ => None,

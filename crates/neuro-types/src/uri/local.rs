@@ -6,8 +6,8 @@ use percent_encoding::{percent_decode_str, AsciiSet, NON_ALPHANUMERIC};
 use url::Url;
 
 use super::{
-    check_scheme, check_uri_text, check_url_parts, normalize_uri, split_scheme, Scheme,
-    UriContext, UriError, UriInput,
+    check_scheme, check_uri_text, check_url_parts, normalize_uri, split_scheme, Scheme, UriContext,
+    UriError, UriInput,
 };
 
 /// What Python's `pathlib.Path.as_uri` leaves unescaped: letters, digits and `-._~`
@@ -174,11 +174,7 @@ fn normalize_file_path(encoded_path: &str, cwd: &Path) -> Result<Url, UriError> 
 
 /// [`uri_from_cli_in`] with the process's current and home directories (read only
 /// when a local path needs them).
-pub fn uri_from_cli(
-    text: &str,
-    ctx: &UriContext,
-    allowed: &[Scheme],
-) -> Result<Url, UriError> {
+pub fn uri_from_cli(text: &str, ctx: &UriContext, allowed: &[Scheme]) -> Result<Url, UriError> {
     uri_from_cli_impl(text, ctx, allowed, None)
 }
 

@@ -33,8 +33,8 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTRO
 use url::Url;
 
 pub use local::{
-    local_path_to_uri, normalize_local_path_uri, uri_from_cli, uri_from_cli_in,
-    uri_to_local_path, LocalPaths,
+    local_path_to_uri, normalize_local_path_uri, uri_from_cli, uri_from_cli_in, uri_to_local_path,
+    LocalPaths,
 };
 pub use path::{
     has_dot_segments, join_path, join_uri, parent, path_has_dot_segments, storage_path,
@@ -503,7 +503,10 @@ fn normalize_parsed(url: &Url, ctx: &UriContext) -> Result<Url, UriError> {
     let host = url.host_str().filter(|h| !h.is_empty());
     let path = url.path();
     let first = host.unwrap_or_else(|| path.trim_start_matches('/'));
-    if percent_decode_str(first).decode_utf8_lossy().starts_with('~') {
+    if percent_decode_str(first)
+        .decode_utf8_lossy()
+        .starts_with('~')
+    {
         return Err(UriError::ExpandUser {
             uri: url.to_string(),
         });

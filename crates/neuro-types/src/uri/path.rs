@@ -67,7 +67,9 @@ pub fn join_uri(base: &Url, name: &str) -> Result<Url, UriError> {
     check_segment(name)?;
     let mut url = base.clone();
     {
-        let mut segments = url.path_segments_mut().map_err(|()| not_hierarchical(base))?;
+        let mut segments = url
+            .path_segments_mut()
+            .map_err(|()| not_hierarchical(base))?;
         segments.pop_if_empty().push(name);
     }
     Ok(url)
@@ -92,7 +94,9 @@ pub fn join_path(base: &Url, path: &str) -> Result<Url, UriError> {
     }
     let mut url = base.clone();
     {
-        let mut segments = url.path_segments_mut().map_err(|()| not_hierarchical(base))?;
+        let mut segments = url
+            .path_segments_mut()
+            .map_err(|()| not_hierarchical(base))?;
         segments.pop_if_empty();
         segments.extend(parts);
     }

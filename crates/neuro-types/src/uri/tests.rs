@@ -64,7 +64,11 @@ const CORE_5_2: &[(&str, Option<&str>, Option<&str>)] = &[
         Some("storage://default/"),
         Some("storage://default/myorg/"),
     ),
-    ("storage:/", Some("storage://default/"), Some("storage://default/myorg/")),
+    (
+        "storage:/",
+        Some("storage://default/"),
+        Some("storage://default/myorg/"),
+    ),
     (
         "storage://",
         Some("storage://default/alice"),
@@ -187,7 +191,11 @@ const DATA_1_8: &[(&str, &str, &str)] = &[
         "storage://default/other/folder",
         "storage://default/myorg/other/folder",
     ),
-    ("storage:///", "storage://default/", "storage://default/myorg/"),
+    (
+        "storage:///",
+        "storage://default/",
+        "storage://default/myorg/",
+    ),
     ("storage://c2/u/x", "storage://c2/u/x", "storage://c2/u/x"),
     (
         "blob:bucket/key/a.txt",
@@ -295,11 +303,27 @@ fn short_form() {
         (&none, "storage://default/alice", "storage:"),
         (&none, "storage://default/alice/", "storage:"),
         (&none, "storage://default/alice/a%20b", "storage:a%20b"),
-        (&none, "storage://default/bob/data/", "storage://default/bob/data"),
-        (&none, "storage://other/alice/data", "storage://other/alice/data"),
+        (
+            &none,
+            "storage://default/bob/data/",
+            "storage://default/bob/data",
+        ),
+        (
+            &none,
+            "storage://other/alice/data",
+            "storage://other/alice/data",
+        ),
         (&none, "storage://default/", "storage://default/"),
-        (&none, "storage://default/myorg/alice/x", "storage://default/myorg/alice/x"),
-        (&org, "storage://default/alice/data", "storage://default/alice/data"),
+        (
+            &none,
+            "storage://default/myorg/alice/x",
+            "storage://default/myorg/alice/x",
+        ),
+        (
+            &org,
+            "storage://default/alice/data",
+            "storage://default/alice/data",
+        ),
         (&org, "storage://default/myorg/alice/data//", "storage:data"),
         (&org, "storage://default/myorg/alice", "storage:"),
         (&none, "file:///tmp/x/", "file:///tmp/x"),
@@ -423,14 +447,10 @@ fn cli_local_paths() {
 fn local_uri_round_trip() {
     let url = local_path_to_uri(Path::new("/tmp/a b/ü%"), Path::new("/")).unwrap();
     assert_eq!(url.as_str(), "file:///tmp/a%20b/%C3%BC%25");
-    assert_eq!(
-        uri_to_local_path(&url).unwrap(),
-        Path::new("/tmp/a b/ü%")
-    );
+    assert_eq!(uri_to_local_path(&url).unwrap(), Path::new("/tmp/a b/ü%"));
     let url = local_path_to_uri(Path::new("x/../y"), Path::new("/w")).unwrap();
     assert_eq!(url.as_str(), "file:///w/y");
-    let url = normalize_local_path_uri(&Url::parse("file:///a").unwrap(), Path::new("/"))
-        .unwrap();
+    let url = normalize_local_path_uri(&Url::parse("file:///a").unwrap(), Path::new("/")).unwrap();
     assert_eq!(url.as_str(), "file:///a");
     assert!(normalize_local_path_uri("file:~/x", Path::new("/")).is_err());
     assert!(normalize_local_path_uri("storage:x", Path::new("/")).is_err());

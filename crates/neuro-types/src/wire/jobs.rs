@@ -279,13 +279,25 @@ pub struct HistoryPayload {
     #[serde(default)]
     pub restarts: u32,
     /// When the job was created.
-    #[serde(default, with = "iso8601::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "iso8601::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<OffsetDateTime>,
     /// When the job started running.
-    #[serde(default, with = "iso8601::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "iso8601::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub started_at: Option<OffsetDateTime>,
     /// When the job finished.
-    #[serde(default, with = "iso8601::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "iso8601::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub finished_at: Option<OffsetDateTime>,
     /// Seconds spent running.
     #[serde(default, skip_serializing_if = "Option::is_none")]

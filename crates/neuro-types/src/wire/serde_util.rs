@@ -24,9 +24,7 @@ pub mod decimal_str {
         }
         match StrOrNum::deserialize(d)? {
             StrOrNum::Str(s) => Decimal::from_str(s.trim()).map_err(serde::de::Error::custom),
-            StrOrNum::Num(n) => {
-                Decimal::from_str(&n.to_string()).map_err(serde::de::Error::custom)
-            }
+            StrOrNum::Num(n) => Decimal::from_str(&n.to_string()).map_err(serde::de::Error::custom),
         }
     }
 }
@@ -52,7 +50,9 @@ pub mod int_from_number {
         }
         match n.as_f64() {
             Some(f) if f.is_finite() && f.abs() < 9.2e18 => Ok(f.trunc() as i64),
-            _ => Err(serde::de::Error::custom(format!("number out of range: {n}"))),
+            _ => Err(serde::de::Error::custom(format!(
+                "number out of range: {n}"
+            ))),
         }
     }
 }

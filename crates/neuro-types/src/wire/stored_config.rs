@@ -186,9 +186,8 @@ mod tests {
         assert_eq!(cluster.orgs, vec![None]);
         assert!(cluster.presets.is_empty());
         // credits_per_hour is required in stored presets.
-        let missing = serde_json::from_value::<StoredPreset>(
-            json!({"name": "p", "cpu": 1.0, "memory": 1}),
-        );
+        let missing =
+            serde_json::from_value::<StoredPreset>(json!({"name": "p", "cpu": 1.0, "memory": 1}));
         assert!(missing.is_err());
         let auth: StoredAuthConfig = serde_json::from_value(json!({
             "auth_url": "a", "token_url": "t", "logout_url": "l", "client_id": "c",

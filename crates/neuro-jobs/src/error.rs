@@ -1,0 +1,34 @@
+//! Errors of the Jobs API.
+
+/// A jobs operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JobsError {
+    /// The platform answered with an error, or the request could not be made.
+    #[error("jobs request failed")]
+    Http(#[from] neuro_http::Error),
+    /// The configuration does not allow the request (e.g. unknown cluster).
+    #[error("configuration error")]
+    Config(#[from] neuro_config::ConfigError),
+    /// A job or request could not be converted to or from its wire form.
+    #[error("invalid job data")]
+    Model(#[from] neuro_types::ModelError),
+    /// An argument was refused before anything was sent.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+}
+
+impl JobsError {
+    /// True when the platform said the job does not exist (404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Http(e) if e.is_not_found())
+    }
+
+    /// The HTTP error behind this one, if any.
+    pub fn http(&self) -> Option<&neuro_http::Error> {
+        match self {
+            Self::Http(e) => Some(e),
+            _ => None,
+        }
+    }
+}

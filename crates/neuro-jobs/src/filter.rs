@@ -1,0 +1,213 @@
+//! [`JobFilter`]: the query of `GET jobs`.
+
+use neuro_types::jobs::JobStatus;
+use neuro_types::wire::serde_util::iso8601;
+use time::OffsetDateTime;
+
+/// Which jobs [`Jobs::list`](crate::Jobs::list) returns. The default lists every
+/// job of the current cluster that is not being dropped and still has its logs,
+/// as the Python SDK does.
+///
+/// ```
+/// use neuro_jobs::JobFilter;
+/// use neuro_types::jobs::JobStatus;
+///
+/// let filter = JobFilter::default()
+///     .statuses([JobStatus::Running, JobStatus::Pending])
+///     .tag("experiment-1")
+///     .reverse(true)
+///     .limit(10);
+/// assert_eq!(filter.limit, Some(10));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JobFilter {
+    /// Only jobs in one of these states; empty means any state.
+    pub statuses: Vec<JobStatus>,
+    /// Only jobs with this name.
+    pub name: Option<String>,
+    /// Only jobs carrying all of these tags.
+    pub tags: Vec<String>,
+    /// Only jobs of these owners; empty means any owner the caller may see.
+    pub owners: Vec<String>,
+    /// Only jobs created at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Only jobs created at or before this time.
+    pub until: Option<OffsetDateTime>,
+    /// Newest first instead of oldest first.
+    pub reverse: bool,
+    /// At most this many jobs (must be positive).
+    pub limit: Option<u32>,
+    /// Cluster to list; `None` = the current cluster.
+    pub cluster_name: Option<String>,
+    /// Only materialized (or only non-materialized) jobs; `None` = both.
+    pub materialized: Option<bool>,
+    /// Jobs that are being dropped (default: only those that are not).
+    pub being_dropped: bool,
+    /// Jobs whose logs were removed (default: only those that still have them).
+    pub logs_removed: bool,
+}
+
+impl JobFilter {
+    /// Adds states to match.
+    pub fn statuses(mut self, statuses: impl IntoIterator<Item = JobStatus>) -> Self {
+        for status in statuses {
+            if !self.statuses.contains(&status) {
+                self.statuses.push(status);
+            }
+        }
+        self
+    }
+
+    /// Matches this job name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Requires this tag (repeatable; all tags must be present).
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Adds an owner to match.
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        let owner = owner.into();
+        if !self.owners.contains(&owner) {
+            self.owners.push(owner);
+        }
+        self
+    }
+
+    /// Only jobs created at or after `since`.
+    pub fn since(mut self, since: OffsetDateTime) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    /// Only jobs created at or before `until`.
+    pub fn until(mut self, until: OffsetDateTime) -> Self {
+        self.until = Some(until);
+        self
+    }
+
+    /// Newest first.
+    pub fn reverse(mut self, reverse: bool) -> Self {
+        self.reverse = reverse;
+        self
+    }
+
+    /// At most `limit` jobs.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Lists another cluster than the current one.
+    pub fn cluster_name(mut self, cluster: impl Into<String>) -> Self {
+        self.cluster_name = Some(cluster.into());
+        self
+    }
+
+    /// The query pairs, in the order the Python SDK sends them.
+    pub(crate) fn query(&self, default_cluster: &str) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        for status in &self.statuses {
+            q.push(("status", status.as_str().to_owned()));
+        }
+        if let Some(name) = self.name.as_deref().filter(|n| !n.is_empty()) {
+            q.push(("name", name.to_owned()));
+        }
+        for owner in &self.owners {
+            q.push(("owner", owner.clone()));
+        }
+        for tag in &self.tags {
+            q.push(("tag", tag.clone()));
+        }
+        if let Some(since) = self.since {
+            q.push(("since", iso8601::format(since)));
+        }
+        if let Some(until) = self.until {
+            q.push(("until", iso8601::format(until)));
+        }
+        let cluster = self
+            .cluster_name
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .unwrap_or(default_cluster);
+        q.push(("cluster_name", cluster.to_owned()));
+        if self.reverse {
+            q.push(("reverse", "1".to_owned()));
+        }
+        if let Some(limit) = self.limit {
+            q.push(("limit", limit.to_string()));
+        }
+        if let Some(m) = self.materialized {
+            q.push(("materialized", python_bool(m).to_owned()));
+        }
+        q.push(("being_dropped", python_bool(self.being_dropped).to_owned()));
+        q.push(("logs_removed", python_bool(self.logs_removed).to_owned()));
+        q
+    }
+}
+
+fn python_bool(value: bool) -> &'static str {
+    if value {
+        "True"
+    } else {
+        "False"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_query_matches_the_python_sdk() {
+        let q = JobFilter::default().query("default");
+        assert_eq!(
+            q,
+            vec![
+                ("cluster_name", "default".to_owned()),
+                ("being_dropped", "False".to_owned()),
+                ("logs_removed", "False".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn full_query_order() {
+        let since = time::macros::datetime!(2022-01-01 0:00 UTC);
+        let q = JobFilter::default()
+            .statuses([JobStatus::Running])
+            .name("n")
+            .owner("bob")
+            .tag("t1")
+            .tag("t2")
+            .since(since)
+            .reverse(true)
+            .limit(5)
+            .cluster_name("c2")
+            .query("default");
+        let keys: Vec<&str> = q.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            keys,
+            [
+                "status",
+                "name",
+                "owner",
+                "tag",
+                "tag",
+                "since",
+                "cluster_name",
+                "reverse",
+                "limit",
+                "being_dropped",
+                "logs_removed"
+            ]
+        );
+        assert_eq!(q[5].1, "2022-01-01T00:00:00+00:00");
+        assert_eq!(q[6].1, "c2");
+    }
+}

@@ -1,0 +1,188 @@
+//! [`Jobs`]: start, inspect, list and stop jobs.
+
+use futures::{Stream, StreamExt, TryStreamExt};
+use neuro_config::Config;
+use neuro_http::{header, Method};
+use neuro_types::jobs::{JobDescription, JobRun, JobStart};
+use neuro_types::uri::join_path;
+use neuro_types::wire::{JobListPayload, JobPayload};
+use url::Url;
+
+use crate::{JobFilter, JobsError};
+
+/// The Jobs API of one logged-in client. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_jobs::JobsError> {
+/// use neuro_jobs::Jobs;
+/// use neuro_types::image::RemoteImage;
+/// use neuro_types::jobs::JobStart;
+///
+/// let jobs = Jobs::new(config);
+/// let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
+/// let mut start = JobStart::new(image, "cpu-small");
+/// start.command = Some("echo hello".into());
+/// let job = jobs.start(start).await?;
+/// println!("{} is {}", job.id, job.status.as_str());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    config: Config,
+}
+
+impl Jobs {
+    /// The Jobs API for `config`'s user.
+    pub fn new(config: Config) -> Self {
+        Self { config }
+    }
+
+    /// The configuration this API uses.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Starts a job with the resources of a preset (`POST jobs?from_preset`).
+    pub async fn start(&self, job: JobStart) -> Result<JobDescription, JobsError> {
+        if let Some(cluster) = job.cluster_name.as_deref() {
+            self.config.cluster(Some(cluster))?;
+        }
+        let body = job.to_request(&self.config.uri_context())?;
+        let payload: JobPayload = self
+            .config
+            .transport()
+            .request(Method::POST, self.jobs_url()?)
+            .query_flag("from_preset")
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        self.decode(payload)
+    }
+
+    /// Starts a job with explicit resources (`POST jobs`), always on the current
+    /// cluster. Prefer [`Jobs::start`]; this is the older form of the API.
+    pub async fn run(&self, job: JobRun) -> Result<JobDescription, JobsError> {
+        let body = job.to_request(&self.config.uri_context())?;
+        let payload: JobPayload = self
+            .config
+            .transport()
+            .request(Method::POST, self.jobs_url()?)
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        self.decode(payload)
+    }
+
+    /// The job `id` (or, as the server allows, the caller's job named `id`).
+    pub async fn status(&self, id: &str) -> Result<JobDescription, JobsError> {
+        let payload: JobPayload = self
+            .config
+            .transport()
+            .request(Method::GET, self.job_url(id)?)
+            .send()
+            .await?
+            .json()
+            .await?;
+        self.decode(payload)
+    }
+
+    /// Kills (cancels) the job `id`.
+    pub async fn kill(&self, id: &str) -> Result<(), JobsError> {
+        self.config
+            .transport()
+            .request(Method::DELETE, self.job_url(id)?)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Extends the job's life span by `additional_seconds` (whole minutes are
+    /// sent, rounded down).
+    pub async fn bump_life_span(&self, id: &str, additional_seconds: f64) -> Result<(), JobsError> {
+        if !additional_seconds.is_finite() || additional_seconds < 0.0 {
+            return Err(JobsError::InvalidArgument(format!(
+                "additional life span must be a non-negative number of seconds, got {additional_seconds}"
+            )));
+        }
+        let url = join_path(&self.job_url(id)?, "max_run_time_minutes").map_err(model)?;
+        let minutes = (additional_seconds / 60.0).floor() as i64;
+        self.config
+            .transport()
+            .request(Method::PUT, url)
+            .json(&serde_json::json!({ "additional_max_run_time_minutes": minutes }))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Lists jobs matching `filter` as a stream, decoded as they arrive.
+    ///
+    /// Nothing is sent until the stream is first polled; dropping it cancels the
+    /// request. The server streams NDJSON; a plain `{"jobs": [...]}` answer is
+    /// accepted too.
+    pub fn list(
+        &self,
+        filter: JobFilter,
+    ) -> impl Stream<Item = Result<JobDescription, JobsError>> + Send + 'static {
+        let this = self.clone();
+        futures::stream::once(async move { this.list_request(filter).await })
+            .try_flatten()
+            .boxed()
+    }
+
+    async fn list_request(
+        self,
+        filter: JobFilter,
+    ) -> Result<impl Stream<Item = Result<JobDescription, JobsError>>, JobsError> {
+        if let Some(limit) = filter.limit {
+            if limit == 0 {
+                return Err(JobsError::InvalidArgument("limit must be positive".into()));
+            }
+        }
+        let mut request = self
+            .config
+            .transport()
+            .request(Method::GET, self.jobs_url()?)
+            .header(header::ACCEPT, "application/x-ndjson");
+        for (key, value) in filter.query(self.config.cluster_name()) {
+            request = request.query(key, value);
+        }
+        let response = request.send().await?;
+        let payloads = response.ndjson_or_json::<JobPayload, _>(|value| {
+            serde_json::from_value::<JobListPayload>(value)
+                .map(|list| list.jobs)
+                .map_err(|e| neuro_http::Error::json("job list", e))
+        });
+        let ctx = self.config.image_context().clone();
+        Ok(payloads.map(move |item| {
+            let payload = item?;
+            Ok(JobDescription::from_payload(payload, &ctx)?)
+        }))
+    }
+
+    fn decode(&self, payload: JobPayload) -> Result<JobDescription, JobsError> {
+        Ok(JobDescription::from_payload(
+            payload,
+            self.config.image_context(),
+        )?)
+    }
+
+    fn jobs_url(&self) -> Result<Url, JobsError> {
+        join_path(self.config.api_url(), "jobs").map_err(model)
+    }
+
+    fn job_url(&self, id: &str) -> Result<Url, JobsError> {
+        if id.is_empty() || id.contains('/') {
+            return Err(JobsError::InvalidArgument(format!("invalid job id {id:?}")));
+        }
+        join_path(&self.jobs_url()?, id).map_err(model)
+    }
+}
+
+fn model(e: neuro_types::uri::UriError) -> JobsError {
+    JobsError::Model(e.into())
+}

@@ -1,0 +1,187 @@
+//! HTTP handlers of the jobs API, nested at `/api/v1/jobs`
+//! (wire-protocol-core §7).
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::Router;
+use base64::Engine as _;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use neuro_types::wire::JobListPayload;
+use serde::Serialize;
+
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::ndjson::{accepts_ndjson, ndjson_response};
+use crate::state::AppState;
+
+use super::list::ListQuery;
+use super::request::parse_submission;
+use super::service::LifeSpanChange;
+
+/// Routes of the jobs API, to nest at `/api/v1/jobs`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list_jobs).post(create_job))
+        .route("/capacity", get(capacity))
+        .route("/{id}", get(get_job).delete(kill_job))
+        .route("/{id}/max_run_time_minutes", put(update_life_span))
+}
+
+/// A JSON answer with aiohttp's `application/json; charset=utf-8`.
+fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(err) => {
+            ApiError::internal(format!("cannot serialise the answer: {err}")).into_response()
+        }
+    }
+}
+
+/// Whether the raw query has the key `key` (with or without a value).
+fn has_query_key(query: Option<&str>, key: &str) -> bool {
+    query.is_some_and(|q| q.split('&').any(|pair| pair.split('=').next() == Some(key)))
+}
+
+/// `POST /api/v1/jobs` (run form) and `POST /api/v1/jobs?from_preset`: 202 with
+/// the new job.
+async fn create_job(
+    State(state): State<AppState>,
+    user: AuthUser,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let from_preset = has_query_key(query.as_deref(), "from_preset");
+    let submission = parse_submission(&body, from_preset, &state.settings)?;
+    let passed_config = if submission.spec.pass_config {
+        Some(passed_config(&state, &user.name).await?)
+    } else {
+        None
+    };
+    let job = state
+        .jobs
+        .submit(&user.name, submission, passed_config)
+        .await?;
+    Ok(json_response(StatusCode::ACCEPTED, &job))
+}
+
+/// The `NEURO_PASSED_CONFIG` value for a job of `user`: standard base64 of
+/// `{"token", "cluster", "org_name", "url"}` with a fresh token
+/// (wire-protocol-core §3.7).
+async fn passed_config(state: &AppState, user: &str) -> Result<String, ApiError> {
+    let (tokens, name) = (state.tokens.clone(), user.to_owned());
+    let token = tokio::task::spawn_blocking(move || tokens.try_issue(&name))
+        .await
+        .map_err(|e| ApiError::internal(format!("token task failed: {e}")))?
+        .map_err(|e| ApiError::internal(format!("cannot issue a token for the job: {e:#}")))?;
+    let config = serde_json::json!({
+        "token": token,
+        "cluster": state.settings.cluster_name,
+        "org_name": null,
+        "url": state.settings.api_url().as_str(),
+    });
+    Ok(base64::engine::general_purpose::STANDARD.encode(config.to_string()))
+}
+
+/// `GET /api/v1/jobs`: NDJSON when asked for, else `{"jobs": [...]}`.
+async fn list_jobs(
+    State(state): State<AppState>,
+    user: AuthUser,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let query =
+        ListQuery::parse(query.as_deref().unwrap_or_default()).map_err(ApiError::bad_request)?;
+    let jobs = state.jobs.list(&user.name, &query).await?;
+    if accepts_ndjson(&headers) {
+        Ok(ndjson_response(futures::stream::iter(jobs)))
+    } else {
+        Ok(json_response(StatusCode::OK, &JobListPayload { jobs }))
+    }
+}
+
+/// `GET /api/v1/jobs/{id}`: the job by id or by the caller's job name.
+async fn get_job(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = state.jobs.get(&user.name, &id).await?;
+    Ok(json_response(StatusCode::OK, &job))
+}
+
+/// `DELETE /api/v1/jobs/{id}`: kills the job; 204 (also for a finished job).
+async fn kill_job(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.jobs.kill(&user.name, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/v1/jobs/{id}/max_run_time_minutes` with exactly one of
+/// `{"additional_max_run_time_minutes": n}` and `{"max_run_time_minutes": n}`
+/// (n ≥ 1); 204.
+async fn update_life_span(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))?;
+    let field = |key: &str| -> Result<Option<i64>, ApiError> {
+        match value.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .filter(|n| *n >= 1)
+                .map(Some)
+                .ok_or_else(|| ApiError::bad_request(format!("{key} must be an integer >= 1"))),
+        }
+    };
+    let change = match (
+        field("additional_max_run_time_minutes")?,
+        field("max_run_time_minutes")?,
+    ) {
+        (Some(n), None) => LifeSpanChange::Add(n),
+        (None, Some(n)) => LifeSpanChange::Set(n),
+        _ => {
+            return Err(ApiError::bad_request(
+                "Exactly one of 'max_run_time_minutes' and 'additional_max_run_time_minutes' \
+                 allowed",
+            ))
+        }
+    };
+    state.jobs.update_life_span(&user.name, &id, change).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/jobs/capacity`: how many more jobs of each preset could start
+/// now (wire-protocol-core §8.7).
+async fn capacity(State(state): State<AppState>, _user: AuthUser) -> Response {
+    json_response(StatusCode::OK, &state.jobs.capacity())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_preset_key() {
+        assert!(has_query_key(Some("from_preset"), "from_preset"));
+        assert!(has_query_key(Some("a=1&from_preset="), "from_preset"));
+        assert!(!has_query_key(Some("from_presets"), "from_preset"));
+        assert!(!has_query_key(None, "from_preset"));
+    }
+}

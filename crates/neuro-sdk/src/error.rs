@@ -1,0 +1,45 @@
+//! The facade's error: any error of the domain crates.
+
+/// An SDK operation failed. Each variant wraps the error of the crate that did
+/// the work; match on it, or use the helpers, to react to a kind of failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Login or configuration failed.
+    #[error(transparent)]
+    Config(#[from] neuro_config::ConfigError),
+    /// A jobs operation failed.
+    #[error(transparent)]
+    Jobs(#[from] neuro_jobs::JobsError),
+    /// A storage operation failed.
+    #[error(transparent)]
+    Storage(#[from] neuro_storage::StorageError),
+    /// A request failed at the transport or API level.
+    #[error(transparent)]
+    Http(#[from] neuro_http::Error),
+}
+
+impl Error {
+    /// True when the platform said the target does not exist.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Self::Jobs(e) => e.is_not_found(),
+            Self::Storage(e) => e.is_not_found(),
+            Self::Http(e) => e.is_not_found(),
+            Self::Config(_) => false,
+        }
+    }
+
+    /// True when the platform refused the credentials (401) or the access (403).
+    pub fn is_auth(&self) -> bool {
+        let http = match self {
+            Self::Jobs(neuro_jobs::JobsError::Http(e)) => e,
+            Self::Storage(neuro_storage::StorageError::Http(e)) => e,
+            Self::Config(neuro_config::ConfigError::Http(e)) => e,
+            Self::Http(e) => e,
+            Self::Config(neuro_config::ConfigError::NotAuthorized) => return true,
+            _ => return false,
+        };
+        http.is_auth()
+    }
+}
