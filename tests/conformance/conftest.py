@@ -36,6 +36,7 @@ class LocalPlatform:
                 str(self.data_dir),
                 "--listen",
                 f"127.0.0.1:{self.port}",
+                "--no-client-config",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,

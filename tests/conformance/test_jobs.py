@@ -24,7 +24,7 @@ def test_sdk_job_runs_to_completion(cli: Cli) -> None:
         assert job.status == JobStatus.FAILED
         assert job.history.exit_code == 3
         assert [t.status for t in job.history.transitions][:1] == [JobStatus.PENDING]
-        assert job.tags == ("conformance",)
+        assert list(job.tags) == ["conformance"]
         assert job.preset_name == "cpu-small"
 
         async with client.jobs.list(tags={"conformance"}) as it:

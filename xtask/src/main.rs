@@ -51,7 +51,14 @@ fn ci(root: &Path, skip_conformance: bool) -> Result<()> {
     run(
         root,
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )?;
     run(root, "cargo", &["test", "--workspace"])?;
     run_env(
@@ -68,7 +75,11 @@ fn ci(root: &Path, skip_conformance: bool) -> Result<()> {
 
 fn conformance(root: &Path) -> Result<()> {
     // Builds (or reuses) the debug binary, then hands it to the Python suite.
-    run(root, "cargo", &["build", "--package", "neuro-local", "--bin", "neuro-local"])?;
+    run(
+        root,
+        "cargo",
+        &["build", "--package", "neuro-local", "--bin", "neuro-local"],
+    )?;
     run(root, "bash", &["tests/conformance/run.sh"])
 }
 

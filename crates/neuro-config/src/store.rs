@@ -68,7 +68,10 @@ pub fn load(dir: &Path) -> Result<StoredRow, ConfigError> {
         });
     }
     if !dir.is_dir() {
-        return Err(ConfigError::malformed(dir, "the config path is not a directory"));
+        return Err(ConfigError::malformed(
+            dir,
+            "the config path is not a directory",
+        ));
     }
     if !file.is_file() {
         return Err(ConfigError::malformed(dir, "`db` is not a regular file"));
@@ -86,7 +89,10 @@ pub fn load(dir: &Path) -> Result<StoredRow, ConfigError> {
         .optional()
         .map_err(|e| ConfigError::db(&file, e))?;
     if sql.as_deref() != Some(MAIN_TABLE_SQL) {
-        return Err(ConfigError::malformed(dir, "unexpected schema of table `main`"));
+        return Err(ConfigError::malformed(
+            dir,
+            "unexpected schema of table `main`",
+        ));
     }
     let row = conn
         .query_row(

@@ -102,7 +102,10 @@ mod tests {
 
     #[test]
     fn reads_identity_then_platform_claim() {
-        assert_eq!(username_from_jwt(&jwt(r#"{"identity":"alice"}"#)).ok(), Some("alice".into()));
+        assert_eq!(
+            username_from_jwt(&jwt(r#"{"identity":"alice"}"#)).ok(),
+            Some("alice".into())
+        );
         assert_eq!(
             username_from_jwt(&jwt(r#"{"https://platform.neuromation.io/user":"bob"}"#)).ok(),
             Some("bob".into())

@@ -30,9 +30,17 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Write a ready-to-use client config (like ~/.neuro) here if it has none.
+        /// Where to write a ready-to-use client config for the admin user, if that
+        /// directory has none yet [default: $NEUROMATION_CONFIG or ~/.neuro].
         #[arg(long)]
         client_config: Option<PathBuf>,
+        /// Do not write a client config anywhere.
+        #[arg(long, conflicts_with = "client_config")]
+        no_client_config: bool,
+        /// URL clients reach the server at, if not http://<listen address>
+        /// (e.g. behind a reverse proxy); /config advertises service URLs under it.
+        #[arg(long)]
+        public_url: Option<url::Url>,
         /// Name of the admin user created on first start.
         #[arg(long, default_value = "admin")]
         admin_user: String,
@@ -97,14 +105,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             listen,
             client_config,
+            no_client_config,
+            public_url,
             admin_user,
         } => {
             let data_dir = data_dir_or_default(data_dir)?;
+            let client_config = if no_client_config {
+                None
+            } else {
+                client_config.or_else(default_client_config_dir)
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            runtime.block_on(serve(data_dir, listen, client_config, admin_user))
+            runtime.block_on(serve(
+                data_dir,
+                listen,
+                public_url,
+                client_config,
+                admin_user,
+            ))
         }
         Command::Token {
             command: TokenCommand::Create { user, data_dir },
@@ -133,15 +154,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `$NEUROMATION_CONFIG`, else `~/.neuro`: where the SDK and the Python CLI
+/// look for a login.
+fn default_client_config_dir() -> Option<PathBuf> {
+    match std::env::var_os("NEUROMATION_CONFIG") {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .map(|home| PathBuf::from(home).join(".neuro")),
+    }
+}
+
 async fn serve(
     data_dir: PathBuf,
     listen: SocketAddr,
+    public_url: Option<url::Url>,
     client_config: Option<PathBuf>,
     admin_user: String,
 ) -> anyhow::Result<()> {
     let platform = LocalPlatform::builder()
         .data_dir(data_dir)
         .listen(listen)
+        .public_url(public_url)
         .admin_user(admin_user)
         .client_config_dir(client_config)
         .start()
@@ -150,8 +184,8 @@ async fn serve(
         let mut out = std::io::stdout().lock();
         writeln!(
             out,
-            "neuro-local listening on {}",
-            platform.base_url().as_str().trim_end_matches('/')
+            "neuro-local listening on http://{}",
+            platform.local_addr()
         )?;
         writeln!(out, "api url: {}", platform.api_url())?;
         writeln!(

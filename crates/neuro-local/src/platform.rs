@@ -91,6 +91,7 @@ pub struct LocalPlatformBuilder {
     listen: SocketAddr,
     admin_user: String,
     client_config_dir: Option<PathBuf>,
+    public_url: Option<Url>,
 }
 
 impl Default for LocalPlatformBuilder {
@@ -100,6 +101,7 @@ impl Default for LocalPlatformBuilder {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             admin_user: "admin".to_owned(),
             client_config_dir: None,
+            public_url: None,
         }
     }
 }
@@ -131,6 +133,14 @@ impl LocalPlatformBuilder {
         self
     }
 
+    /// The URL clients reach this server at, when it differs from the listen
+    /// address (behind a reverse proxy, or a fault-injecting proxy in tests). The
+    /// service URLs of `/config` are built from it. Default: `http://<listen addr>`.
+    pub fn public_url(mut self, url: impl Into<Option<Url>>) -> Self {
+        self.public_url = url.into();
+        self
+    }
+
     /// Prepares the data directory, opens the state, binds the address and
     /// starts serving.
     pub async fn start(self) -> Result<RunningPlatform, PlatformError> {
@@ -147,7 +157,11 @@ impl LocalPlatformBuilder {
                 addr: self.listen,
                 source,
             })?;
-        let settings = Arc::new(Settings::new(data_dir.clone(), base_url(local_addr)?));
+        let public_url = match self.public_url {
+            Some(url) => url,
+            None => base_url(local_addr)?,
+        };
+        let settings = Arc::new(Settings::new(data_dir.clone(), public_url));
         let storage_dir = settings.storage_dir();
         std::fs::create_dir_all(&storage_dir).map_err(|source| PlatformError::DataDir {
             path: storage_dir,

@@ -340,7 +340,10 @@ async fn list_filters_over_ndjson_and_json() {
         list(format!("{base}&reverse=1")).await,
         [b.clone(), a.clone()]
     );
-    assert_eq!(list(format!("{base}&reverse=1&limit=1")).await, [b.as_str()]);
+    assert_eq!(
+        list(format!("{base}&reverse=1&limit=1")).await,
+        [b.as_str()]
+    );
     assert_eq!(list(format!("{base}&status=running")).await, [b.as_str()]);
     assert_eq!(
         list(format!("{base}&status=running&status=succeeded")).await,
@@ -361,7 +364,10 @@ async fn list_filters_over_ndjson_and_json() {
         list(format!("{base}&owner=bob")).await,
         Vec::<String>::new()
     );
-    assert_eq!(list(format!("{base}&materialized=True")).await, [b.as_str()]);
+    assert_eq!(
+        list(format!("{base}&materialized=True")).await,
+        [b.as_str()]
+    );
     assert_eq!(
         list("cluster_name=other".to_owned()).await,
         Vec::<String>::new()

@@ -39,7 +39,7 @@ pub use neuro_http::TransportOptions;
 pub use neuro_jobs::{JobFilter, Jobs, JobsError};
 pub use neuro_storage::{Storage, StorageError};
 pub use neuro_types::{
-    Action, Cluster, Container, DiskVolume, FileStatus, FileStatusType, HttpPort,
-    JobDescription, JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus,
-    JobStatusHistory, JobStatusItem, Preset, RemoteImage, Resources, SecretFile, Volume,
+    Action, Cluster, Container, DiskVolume, FileStatus, FileStatusType, HttpPort, JobDescription,
+    JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus, JobStatusHistory, JobStatusItem,
+    Preset, RemoteImage, Resources, SecretFile, Volume,
 };

@@ -15,9 +15,12 @@ pub(crate) fn range_header(offset: u64, size: Option<u64>) -> Option<String> {
 /// Checks a partial answer's `Content-Range: bytes a-b/total`: it must be present,
 /// well formed, with `b >= a` and `a` equal to the requested offset.
 pub(crate) fn check_content_range(value: Option<&str>, offset: u64) -> Result<(), StorageError> {
-    let invalid = |what: &str| StorageError::InvalidResponse(format!("{what} header Content-Range"));
+    let invalid =
+        |what: &str| StorageError::InvalidResponse(format!("{what} header Content-Range"));
     let value = value.ok_or_else(|| invalid("Missed"))?;
-    let rest = value.strip_prefix("bytes ").ok_or_else(|| invalid("Invalid"))?;
+    let rest = value
+        .strip_prefix("bytes ")
+        .ok_or_else(|| invalid("Invalid"))?;
     let (span, total) = rest.split_once('/').ok_or_else(|| invalid("Invalid"))?;
     let (start, end) = span.split_once('-').ok_or_else(|| invalid("Invalid"))?;
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());

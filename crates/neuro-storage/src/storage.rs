@@ -56,7 +56,11 @@ impl Storage {
 
     /// Completes a storage URI with the current user, cluster and org.
     pub fn normalize<'a>(&self, uri: impl Into<UriInput<'a>>) -> Result<Url, StorageError> {
-        Ok(normalize_uri(uri, &[Scheme::Storage], &self.config.uri_context())?)
+        Ok(normalize_uri(
+            uri,
+            &[Scheme::Storage],
+            &self.config.uri_context(),
+        )?)
     }
 
     /// Lists a directory, entry by entry as the server sends them.
@@ -87,9 +91,11 @@ impl Storage {
                     })
                     .map_err(|e| neuro_http::Error::json("storage listing", e))
             });
-            Ok::<_, StorageError>(entries.map(move |entry| {
-                Ok(FileStatus::from_list_payload(&entry?.file_status, &uri)?)
-            }))
+            Ok::<_, StorageError>(
+                entries.map(move |entry| {
+                    Ok(FileStatus::from_list_payload(&entry?.file_status, &uri)?)
+                }),
+            )
         })
         .try_flatten()
     }
@@ -261,10 +267,7 @@ impl Storage {
             }
             check_content_range(response.header_str("content-range"), offset)?;
         }
-        Ok(response
-            .bytes_stream()
-            .map_err(StorageError::from)
-            .boxed())
+        Ok(response.bytes_stream().map_err(StorageError::from).boxed())
     }
 
     /// Removes a file, or a directory with `recursive`.
@@ -273,7 +276,9 @@ impl Storage {
         uri: impl Into<UriInput<'a>>,
         recursive: bool,
     ) -> Result<(), StorageError> {
-        self.rm_events(uri, recursive).try_for_each(|_| async { Ok(()) }).await
+        self.rm_events(uri, recursive)
+            .try_for_each(|_| async { Ok(()) })
+            .await
     }
 
     /// Removes a file or directory, yielding one event per removed entry as the
@@ -300,9 +305,9 @@ impl Storage {
                 // Old servers answer without a stream; there is nothing to report.
                 futures::stream::empty().boxed()
             };
-            Ok::<_, StorageError>(events.map(move |event| {
-                Ok(StorageDeleteEvent::from_payload(&event?, &cluster)?)
-            }))
+            Ok::<_, StorageError>(
+                events.map(move |event| Ok(StorageDeleteEvent::from_payload(&event?, &cluster)?)),
+            )
         })
         .try_flatten()
     }
@@ -316,7 +321,9 @@ impl Storage {
         let src = self.normalize(src)?;
         let dst = self.normalize(dst)?;
         if src.host_str() != dst.host_str() {
-            return Err(StorageError::InvalidArgument("Cannot move cross-cluster".into()));
+            return Err(StorageError::InvalidArgument(
+                "Cannot move cross-cluster".into(),
+            ));
         }
         let destination = format!(
             "/{}",
@@ -353,7 +360,12 @@ impl Storage {
             .await?
             .json()
             .await?;
-        Ok(DiskUsageInfo::from_payload(&payload, cluster, org, Some(uri)))
+        Ok(DiskUsageInfo::from_payload(
+            &payload,
+            cluster,
+            org,
+            Some(uri),
+        ))
     }
 
     /// The storage service URL of a normalized storage URI:

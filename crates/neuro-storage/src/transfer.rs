@@ -101,7 +101,9 @@ impl Storage {
                 Err((_, e)) => return Err(e),
             }
         }
-        file.flush().await.map_err(|e| StorageError::local(dst, e))?;
+        file.flush()
+            .await
+            .map_err(|e| StorageError::local(dst, e))?;
         Ok(())
     }
 
@@ -113,10 +115,7 @@ impl Storage {
         file: &mut tokio::fs::File,
         dst: &Path,
     ) -> Result<u64, (u64, StorageError)> {
-        let mut body = self
-            .open_url(src, offset, None)
-            .await
-            .map_err(|e| (0, e))?;
+        let mut body = self.open_url(src, offset, None).await.map_err(|e| (0, e))?;
         let mut received = 0u64;
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| (received, e))?;

@@ -7,7 +7,7 @@
 //! | module | what lives there |
 //! |---|---|
 //! | [`wire`] | the exact JSON payloads (requests, responses, the stored config); one struct per shape, used by clients and by `neuro-local` |
-//! | [`uri`] | platform URIs: [`normalize_uri`](uri::normalize_uri), [`short_uri`](uri::short_uri), [`uri_from_cli`](uri::uri_from_cli), path helpers |
+//! | [`uri`] | platform URIs: [`normalize_uri`], [`short_uri`], [`uri_from_cli`](uri::uri_from_cli), path helpers |
 //! | [`image`] | image references: [`RemoteImage`], [`LocalImage`], parsing with an [`ImageContext`] |
 //! | [`config`] | [`Cluster`], [`Preset`], [`AuthConfig`], [`ServerConfig`] and their `/config` and stored forms |
 //! | [`jobs`] | [`JobDescription`], [`Container`] and its parts, statuses, and the [`JobRun`] / [`JobStart`] request builders |

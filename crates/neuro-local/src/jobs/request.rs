@@ -15,6 +15,9 @@ use crate::settings::Settings;
 
 use super::model::{JobSpec, Priority, RestartPolicy, MIB};
 
+/// Longest accepted life span, in minutes (about 1900 years).
+pub const MAX_LIFE_SPAN_MINUTES: i64 = 1_000_000_000;
+
 /// Name of the environment variable carrying a passed config.
 pub const PASSED_CONFIG_ENV: &str = "NEURO_PASSED_CONFIG";
 
@@ -277,6 +280,11 @@ fn build(
             return Err(ApiError::bad_request(
                 "max_run_time_minutes must not be negative",
             ))
+        }
+        Some(m) if m > MAX_LIFE_SPAN_MINUTES => {
+            return Err(ApiError::bad_request(format!(
+                "max_run_time_minutes must be at most {MAX_LIFE_SPAN_MINUTES}"
+            )))
         }
         Some(0) | None => None,
         Some(m) => Some(m),

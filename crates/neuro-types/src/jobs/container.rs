@@ -206,6 +206,38 @@ pub struct Container {
     pub tty: bool,
 }
 
+impl Volume {
+    /// Mounts `storage_uri` at `container_path`.
+    pub fn new(storage_uri: Url, container_path: impl Into<String>, read_only: bool) -> Self {
+        Self {
+            storage_uri,
+            container_path: container_path.into(),
+            read_only,
+        }
+    }
+}
+
+impl SecretFile {
+    /// Mounts the secret `secret_uri` as the file `container_path`.
+    pub fn new(secret_uri: Url, container_path: impl Into<String>) -> Self {
+        Self {
+            secret_uri,
+            container_path: container_path.into(),
+        }
+    }
+}
+
+impl DiskVolume {
+    /// Mounts `disk_uri` at `container_path`.
+    pub fn new(disk_uri: Url, container_path: impl Into<String>, read_only: bool) -> Self {
+        Self {
+            disk_uri,
+            container_path: container_path.into(),
+            read_only,
+        }
+    }
+}
+
 /// The container fields shared by [`Container`] and the preset form of a job
 /// request, borrowed.
 pub(crate) struct ContainerFields<'a> {

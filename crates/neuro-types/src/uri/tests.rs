@@ -296,6 +296,7 @@ fn names_round_trip_through_segments() {
 
 #[test]
 fn short_form() {
+    // Every result checked against neuro-sdk 22.7.1 (`Parser._short`).
     let none = ctx("alice", None);
     let org = ctx("alice", Some("myorg"));
     let cases: &[(&UriContext, &str, &str)] = &[
@@ -330,6 +331,19 @@ fn short_form() {
         (&none, "file:///", "file:///"),
         (&none, "job://default/alice/job-1", "job:job-1"),
         (&none, "image://default/alice/img:v1", "image:img:v1"),
+        (
+            &org,
+            "job://default/alice/job-1",
+            "job://default/alice/job-1",
+        ),
+        (&none, "storage://default", "storage://default"),
+        // Python quirk kept: an empty segment after the user becomes a leading "/".
+        (&none, "storage://default/alice//x", "storage:/x"),
+        (
+            &org,
+            "storage://default/alice//x",
+            "storage://default/alice//x",
+        ),
     ];
     for (ctx, input, want) in cases {
         let url = Url::parse(input).unwrap();

@@ -22,10 +22,17 @@ pub mod decimal_str {
             Str(String),
             Num(serde_json::Number),
         }
-        match StrOrNum::deserialize(d)? {
-            StrOrNum::Str(s) => Decimal::from_str(s.trim()).map_err(serde::de::Error::custom),
-            StrOrNum::Num(n) => Decimal::from_str(&n.to_string()).map_err(serde::de::Error::custom),
-        }
+        let text = match StrOrNum::deserialize(d)? {
+            StrOrNum::Str(s) => s,
+            StrOrNum::Num(n) => n.to_string(),
+        };
+        parse(text.trim()).map_err(serde::de::Error::custom)
+    }
+
+    /// Parses plain (`"1.50"`) or exponent (`"1E+2"`, `1e-7`) notation, both of
+    /// which Python's `Decimal` accepts.
+    pub fn parse(text: &str) -> Result<Decimal, rust_decimal::Error> {
+        Decimal::from_str(text).or_else(|_| Decimal::from_scientific(text))
     }
 }
 
@@ -137,5 +144,34 @@ pub mod iso8601 {
                 None => Ok(None),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Price {
+        #[serde(with = "decimal_str")]
+        value: Decimal,
+    }
+
+    #[test]
+    fn decimals_in_any_notation() {
+        for (json, want) in [
+            (r#"{"value": "1.50"}"#, "1.50"),
+            (r#"{"value": " 10 "}"#, "10"),
+            (r#"{"value": "1E+2"}"#, "100"),
+            (r#"{"value": 0.25}"#, "0.25"),
+            (r#"{"value": 1e-7}"#, "0.0000001"),
+            (r#"{"value": 3}"#, "3"),
+        ] {
+            let price: Price = serde_json::from_str(json).unwrap();
+            assert_eq!(price.value.to_string(), want, "{json}");
+        }
+        assert!(serde_json::from_str::<Price>(r#"{"value": "abc"}"#).is_err());
     }
 }

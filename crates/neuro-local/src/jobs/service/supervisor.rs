@@ -1,0 +1,353 @@
+//! The supervisor of one job: starts its process, records its transitions,
+//! restarts it, enforces its life span and obeys kills.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{lock, Control, Inner, MAX_RESTARTS};
+use crate::jobs::model::{now_us, reason, JobRecord, JobStatus, Transition};
+use crate::jobs::request::PASSED_CONFIG_ENV;
+use crate::jobs::runtime::{self, JobProcess, Launch};
+use crate::jobs::scheduler::Demand;
+use crate::jobs::store;
+
+/// What ended a wait of a supervisor.
+enum Event {
+    Exited(std::io::Result<i32>),
+    BackoffDone,
+    Kill(oneshot::Sender<()>),
+    LifeSpanEnded,
+    Stop,
+}
+
+impl Inner {
+    /// Runs one job until it is finished (or the service stops).
+    async fn run_job(&self, id: &str, control: &mut mpsc::UnboundedReceiver<Control>) {
+        let key = id.to_owned();
+        let job = match self.db.call(move |conn| store::get_job(conn, &key)).await {
+            Ok(Some(job)) => job,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::error!(job = %id, error = %err, "cannot load a job to start");
+                return;
+            }
+        };
+        if job.status.is_finished() || self.stop.is_cancelled() {
+            return;
+        }
+        let mut life = LifeSpan {
+            started_us: None,
+            minutes: job.max_run_time_minutes,
+            minute: self.timing.minute,
+        };
+        // A kill or a life-span change that came before the start.
+        while let Ok(message) = control.try_recv() {
+            match message {
+                Control::Kill(done) => {
+                    self.finish_stopped(id, Event::Kill(done), &life).await;
+                    return;
+                }
+                Control::LifeSpan(minutes) => life.minutes = minutes,
+            }
+        }
+        let launch = match self.prepare(&job).await {
+            Ok(launch) => launch,
+            Err(err) => {
+                let t = Transition::now(
+                    JobStatus::Failed,
+                    reason::CONTAINER_CANNOT_RUN,
+                    format!("Cannot prepare the job's directories: {err}"),
+                );
+                self.record(id, t).await;
+                return;
+            }
+        };
+        let mut restarts = 0u32;
+        let mut last_exit = 0;
+        loop {
+            let mut process = match runtime::spawn(&launch) {
+                Ok(process) => process,
+                Err(err) => {
+                    let t = Transition::now(
+                        JobStatus::Failed,
+                        reason::CONTAINER_CANNOT_RUN,
+                        format!("Cannot start the job's process: {err}"),
+                    );
+                    self.record(id, t).await;
+                    return;
+                }
+            };
+            self.set_process(id, Some((process.pid, process.start_ticks)))
+                .await;
+            let t = if restarts == 0 {
+                Transition::now(JobStatus::Running, "", "")
+            } else {
+                Transition::now(
+                    JobStatus::Running,
+                    reason::RESTARTING,
+                    format!("Restart {restarts} of {MAX_RESTARTS} after exit code {last_exit}"),
+                )
+            };
+            let started_at = t.time_us;
+            if !self.record(id, t).await && self.is_finished(id).await {
+                // Cancelled while starting.
+                let _ = process.terminate(self.timing.kill_grace).await;
+                self.set_process(id, None).await;
+                return;
+            }
+            life.started_us.get_or_insert(started_at);
+            let event = self
+                .next_event(Some(&mut process), control, &mut life, None)
+                .await;
+            let code = match event {
+                Event::Exited(Ok(code)) => code,
+                Event::Exited(Err(err)) => {
+                    let t = Transition::now(
+                        JobStatus::Failed,
+                        reason::ERROR,
+                        format!("Cannot wait for the job's process: {err}"),
+                    );
+                    self.record(id, t).await;
+                    self.set_process(id, None).await;
+                    return;
+                }
+                Event::BackoffDone => continue,
+                stop => {
+                    if let Err(err) = process.terminate(self.timing.kill_grace).await {
+                        tracing::error!(job = %id, error = %err, "cannot terminate a job");
+                    }
+                    self.set_process(id, None).await;
+                    self.finish_stopped(id, stop, &life).await;
+                    return;
+                }
+            };
+            self.set_process(id, None).await;
+            tracing::info!(job = %id, code, "job process exited");
+            if !(job.spec.restart_policy.restarts_after(code) && restarts < MAX_RESTARTS) {
+                let t = if code == 0 {
+                    Transition::now(JobStatus::Succeeded, reason::COMPLETED, "")
+                } else {
+                    Transition::now(
+                        JobStatus::Failed,
+                        reason::ERROR,
+                        format!("Exit code: {code}"),
+                    )
+                };
+                self.record(id, t.with_exit_code(code)).await;
+                return;
+            }
+            restarts += 1;
+            last_exit = code;
+            let backoff = self.timing.backoff * (1u32 << (restarts - 1).min(4)).min(10);
+            match self
+                .next_event(None, control, &mut life, Some(backoff))
+                .await
+            {
+                Event::BackoffDone | Event::Exited(_) => {}
+                stop => {
+                    self.finish_stopped(id, stop, &life).await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Records how a job that was stopped from outside ended.
+    async fn finish_stopped(&self, id: &str, event: Event, life: &LifeSpan) {
+        match event {
+            Event::Kill(done) => {
+                let t = Transition::now(JobStatus::Cancelled, reason::USER_REQUESTED, "");
+                self.record(id, t).await;
+                let _ = done.send(());
+            }
+            Event::LifeSpanEnded => {
+                let minutes = life.minutes.unwrap_or_default();
+                let t = Transition::now(
+                    JobStatus::Cancelled,
+                    reason::LIFE_SPAN_ENDED,
+                    format!("The job ran out of its life span of {minutes} minutes"),
+                );
+                self.record(id, t).await;
+            }
+            Event::Stop => {
+                let t = Transition::now(
+                    JobStatus::Failed,
+                    reason::LOST,
+                    "neuro-local shut down while the job was running",
+                );
+                self.record(id, t).await;
+            }
+            Event::Exited(_) | Event::BackoffDone => {}
+        }
+    }
+
+    /// Waits for the process to exit (if any), the back-off to end (if any), a
+    /// control message, the end of the life span, or the service to stop.
+    async fn next_event(
+        &self,
+        mut process: Option<&mut JobProcess>,
+        control: &mut mpsc::UnboundedReceiver<Control>,
+        life: &mut LifeSpan,
+        backoff: Option<Duration>,
+    ) -> Event {
+        let backoff_end = backoff.map(|b| tokio::time::Instant::now() + b);
+        loop {
+            let deadline = life.deadline();
+            let wait_exit = async {
+                match process.as_deref_mut() {
+                    Some(p) => p.wait().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let sleep_until = |at: Option<tokio::time::Instant>| async move {
+                match at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                result = wait_exit => return Event::Exited(result),
+                () = sleep_until(backoff_end) => return Event::BackoffDone,
+                () = sleep_until(deadline) => return Event::LifeSpanEnded,
+                () = self.stop.cancelled() => return Event::Stop,
+                message = control.recv() => match message {
+                    Some(Control::Kill(done)) => return Event::Kill(done),
+                    Some(Control::LifeSpan(minutes)) => life.minutes = minutes,
+                    // The service keeps the sender while the supervisor runs.
+                    None => return Event::Stop,
+                },
+            }
+        }
+    }
+
+    async fn is_finished(&self, id: &str) -> bool {
+        let key = id.to_owned();
+        matches!(
+            self.db.call(move |conn| store::get_job(conn, &key)).await,
+            Ok(Some(job)) if job.status.is_finished()
+        )
+    }
+
+    async fn set_process(&self, id: &str, process: Option<(i32, Option<u64>)>) {
+        let key = id.to_owned();
+        if let Err(err) = self
+            .db
+            .call(move |conn| store::set_process(conn, &key, process))
+            .await
+        {
+            tracing::error!(job = %id, error = %err, "cannot record the job's process");
+        }
+    }
+
+    /// Creates the job's directories and works out how to start it.
+    async fn prepare(&self, job: &JobRecord) -> std::io::Result<Launch> {
+        let dir = self.settings.jobs_dir().join(&job.id);
+        let work = dir.join("work");
+        tokio::fs::create_dir_all(&work).await?;
+        let cwd = match &job.spec.container.working_dir {
+            Some(wd) if Path::new(wd).is_dir() => PathBuf::from(wd),
+            _ => work.clone(),
+        };
+        let key = job.id.clone();
+        let passed_config = if job.spec.pass_config {
+            self.db
+                .call(move |conn| store::passed_config(conn, &key))
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+        } else {
+            None
+        };
+        Ok(Launch {
+            command: shell_command(job),
+            env: job_env(job, &work, passed_config),
+            cwd,
+            log: dir.join("log"),
+        })
+    }
+}
+
+/// The life span of a running job.
+struct LifeSpan {
+    /// When the job first became running.
+    started_us: Option<i64>,
+    /// Minutes it may run; `None` is unlimited.
+    minutes: Option<i64>,
+    /// Length of a minute.
+    minute: Duration,
+}
+
+impl LifeSpan {
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        let started = self.started_us?;
+        let minutes = self.minutes.filter(|m| *m > 0)?;
+        let minute_us = i64::try_from(self.minute.as_micros()).unwrap_or(i64::MAX);
+        let end_us = started.saturating_add(minutes.saturating_mul(minute_us));
+        let left_us = u64::try_from(end_us.saturating_sub(now_us())).unwrap_or(0);
+        // Past the end of time (absurd limits) counts as unlimited.
+        tokio::time::Instant::now().checked_add(Duration::from_micros(left_us))
+    }
+}
+
+/// `entrypoint command`, `command` or `entrypoint` as one shell command line;
+/// `None` when the job has neither.
+fn shell_command(job: &JobRecord) -> Option<String> {
+    let c = &job.spec.container;
+    let parts: Vec<&str> = [c.entrypoint.as_deref(), c.command.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// The job's environment: `PATH` and `HOME` first (the job may override them),
+/// then the job's variables, then the platform's `NEURO_JOB_*` ones.
+fn job_env(job: &JobRecord, home: &Path, passed_config: Option<String>) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("PATH".to_owned(), runtime::default_path()),
+        ("HOME".to_owned(), home.display().to_string()),
+    ];
+    env.extend(
+        job.spec
+            .container
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
+    env.push(("NEURO_JOB_ID".to_owned(), job.id.clone()));
+    if let Some(name) = &job.spec.name {
+        env.push(("NEURO_JOB_NAME".to_owned(), name.clone()));
+    }
+    env.push(("NEURO_JOB_OWNER".to_owned(), job.owner.clone()));
+    env.push(("NEURO_JOB_CLUSTER".to_owned(), job.cluster_name.clone()));
+    if let Some(value) = passed_config {
+        env.push((PASSED_CONFIG_ENV.to_owned(), value));
+    }
+    env
+}
+
+/// Runs a job, then gives its capacity back and wakes the scheduler.
+pub(super) async fn supervise(
+    inner: Arc<Inner>,
+    id: String,
+    demand: Demand,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) {
+    inner.run_job(&id, &mut control).await;
+    {
+        let mut state = lock(&inner.state);
+        state.running.remove(&id);
+        state.capacity.release(demand);
+    }
+    inner.wake.notify_one();
+    // Answer kills that raced with the end of the job.
+    control.close();
+    while let Ok(message) = control.try_recv() {
+        if let Control::Kill(done) = message {
+            let _ = done.send(());
+        }
+    }
+}

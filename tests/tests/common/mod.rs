@@ -1,0 +1,93 @@
+//! Shared set-up: an in-process neuro-local on a free port and an SDK client
+//! logged in to it through a private config directory.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+pub mod proxy;
+
+use neuro_local::{LocalPlatform, RunningPlatform};
+use neuro_sdk::{Client, Factory, JobDescription};
+use tempfile::TempDir;
+
+/// A running platform plus a logged-in client; dropping it stops everything.
+pub struct Env {
+    pub client: Client,
+    pub factory: Factory,
+    pub platform: RunningPlatform,
+    pub dir: TempDir,
+}
+
+impl Env {
+    /// Starts neuro-local and logs its admin in.
+    pub async fn start() -> Env {
+        let platform = LocalPlatform::builder()
+            .start()
+            .await
+            .expect("start neuro-local");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let factory = Factory::with_path(dir.path().join("config"));
+        factory
+            .login_with_token(platform.admin_token(), &platform.api_url())
+            .await
+            .expect("login");
+        let client = factory.get().await.expect("client");
+        Env {
+            client,
+            factory,
+            platform,
+            dir,
+        }
+    }
+
+    /// A client for another user of the same platform.
+    pub async fn user(&self, name: &str) -> Client {
+        let token = self.platform.create_user(name).await.expect("create user");
+        let factory = Factory::with_path(self.dir.path().join(format!("config-{name}")));
+        factory
+            .login_with_token(&token, &self.platform.api_url())
+            .await
+            .expect("login");
+        factory.get().await.expect("client")
+    }
+}
+
+/// Polls the job until it has finished, failing the test after `timeout`.
+pub async fn wait_finished(client: &Client, id: &str, timeout: Duration) -> JobDescription {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let job = client.jobs().status(id).await.expect("status");
+        if job.status.is_finished() {
+            return job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job {id} still {} after {timeout:?}",
+            job.status.as_str()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Polls the job until `pred` holds.
+pub async fn wait_for(
+    client: &Client,
+    id: &str,
+    timeout: Duration,
+    pred: impl Fn(&JobDescription) -> bool,
+) -> JobDescription {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let job = client.jobs().status(id).await.expect("status");
+        if pred(&job) {
+            return job;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "job {id} did not reach the expected state (now {})",
+            job.status.as_str()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
