@@ -16,7 +16,9 @@ def test_cli_storage_round_trip(cli: Cli, tmp_path: Path) -> None:
     cli.run("cp", "-r", str(src), "storage:conf/rt/tree")
     listing = cli.run("ls", "storage:conf/rt/tree").stdout.split()
     assert "a.txt" in listing and "sub" in listing
-    assert cli.run("cat", "storage:conf/rt/tree/a.txt").stdout == "hello a\n"
+    single = tmp_path / "single.txt"
+    cli.run("cp", "storage:conf/rt/tree/a.txt", str(single))
+    assert single.read_text() == "hello a\n"
 
     cli.run("mv", "storage:conf/rt/tree/a.txt", "storage:conf/rt/tree/c.txt")
     dst = tmp_path / "back"
