@@ -5,8 +5,9 @@
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
+use neuro_types::config::Preset;
 use neuro_types::wire::stored_config::{
-    StoredAuthConfig, StoredCluster, StoredPreset, MAIN_TABLE_SQL, SDK_VERSION,
+    StoredAuthConfig, StoredCluster, MAIN_TABLE_SQL, SDK_VERSION,
 };
 
 use crate::settings::Settings;
@@ -119,18 +120,7 @@ fn clusters_json(settings: &Settings) -> Result<String, ClientConfigError> {
     let presets = cluster
         .resource_presets
         .iter()
-        .map(|p| StoredPreset {
-            name: p.name.clone(),
-            credits_per_hour: p.credits_per_hour,
-            cpu: p.cpu,
-            memory: p.memory,
-            gpu: p.gpu,
-            gpu_model: p.gpu_model.clone(),
-            tpu_type: p.tpu.as_ref().map(|t| t.tpu_type.clone()),
-            tpu_software_version: p.tpu.as_ref().map(|t| t.software_version.clone()),
-            scheduler_enabled: p.scheduler_enabled,
-            preemptible_node: p.preemptible_node,
-        })
+        .map(|p| Preset::from_payload(p).to_stored(&p.name))
         .collect();
     let stored = StoredCluster {
         name: cluster.name,

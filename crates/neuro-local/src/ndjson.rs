@@ -1,9 +1,9 @@
 //! Streaming NDJSON answers, as the platform services send them.
 //!
-//! Every item becomes one JSON document followed by `\r\n` (what aiohttp-based
-//! services write), sent as soon as the stream yields it, with
+//! Every item becomes one JSON document followed by the service's line end (see
+//! [`LineEnd`]), sent as soon as the stream yields it, with
 //! `Content-Type: application/x-ndjson`. The Python SDK switches to line-by-line
-//! parsing on that content type.
+//! parsing on that content type and accepts either line end.
 
 use std::convert::Infallible;
 
@@ -17,16 +17,37 @@ use serde::Serialize;
 /// The NDJSON content type.
 pub const NDJSON: &str = "application/x-ndjson";
 
-/// A `200` answer streaming one JSON line per item of `items`.
+/// How the lines of an NDJSON answer end; each platform service has its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnd {
+    /// `\n`: platform-api, so the jobs list.
+    Lf,
+    /// `\r\n`: the storage service (`LISTSTATUS`, `DELETE` events).
+    CrLf,
+}
+
+impl LineEnd {
+    /// The bytes that end a line.
+    pub fn as_bytes(self) -> &'static [u8] {
+        match self {
+            LineEnd::Lf => b"\n",
+            LineEnd::CrLf => b"\r\n",
+        }
+    }
+}
+
+/// A `200` answer streaming one JSON line per item of `items`, each ending with
+/// `end`.
 ///
 /// Nothing is serialised before the body is polled; dropping the response (for
 /// example when the client goes away) drops `items`.
-pub fn ndjson_response<S, T>(items: S) -> Response
+pub fn ndjson_response<S, T>(items: S, end: LineEnd) -> Response
 where
     S: Stream<Item = T> + Send + 'static,
     T: Serialize,
 {
-    let body = Body::from_stream(items.map(|item| Ok::<_, Infallible>(ndjson_line(&item))));
+    let body =
+        Body::from_stream(items.map(move |item| Ok::<_, Infallible>(ndjson_line(&item, end))));
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response
@@ -35,18 +56,18 @@ where
     response
 }
 
-/// One NDJSON line: `item` as compact JSON followed by `\r\n`.
+/// One NDJSON line: `item` as compact JSON followed by `end`.
 ///
 /// An item that cannot be serialised becomes an `{"error": ...}` line, which the
 /// SDK reports as a stream error.
-pub fn ndjson_line<T: Serialize + ?Sized>(item: &T) -> Bytes {
+pub fn ndjson_line<T: Serialize + ?Sized>(item: &T, end: LineEnd) -> Bytes {
     let mut line = serde_json::to_vec(item).unwrap_or_else(|err| {
         serde_json::to_vec(&neuro_types::wire::ErrorBody::new(format!(
             "cannot serialise item: {err}"
         )))
         .unwrap_or_default()
     });
-    line.extend_from_slice(b"\r\n");
+    line.extend_from_slice(end.as_bytes());
     Bytes::from(line)
 }
 
@@ -68,10 +89,9 @@ mod tests {
 
     #[test]
     fn line_shape() {
-        assert_eq!(
-            &ndjson_line(&serde_json::json!({"a": 1}))[..],
-            b"{\"a\":1}\r\n"
-        );
+        let item = serde_json::json!({"a": 1});
+        assert_eq!(&ndjson_line(&item, LineEnd::CrLf)[..], b"{\"a\":1}\r\n");
+        assert_eq!(&ndjson_line(&item, LineEnd::Lf)[..], b"{\"a\":1}\n");
     }
 
     #[test]
@@ -87,9 +107,14 @@ mod tests {
 
     #[tokio::test]
     async fn streams_lines() {
-        let resp = ndjson_response(futures::stream::iter(vec![1, 2]));
-        assert_eq!(resp.headers()[header::CONTENT_TYPE], NDJSON);
-        let body = resp.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(&body[..], b"1\r\n2\r\n");
+        for (end, want) in [
+            (LineEnd::CrLf, &b"1\r\n2\r\n"[..]),
+            (LineEnd::Lf, &b"1\n2\n"[..]),
+        ] {
+            let resp = ndjson_response(futures::stream::iter(vec![1, 2]), end);
+            assert_eq!(resp.headers()[header::CONTENT_TYPE], NDJSON);
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], want);
+        }
     }
 }

@@ -327,7 +327,7 @@ async fn list_filters_over_ndjson_and_json() {
             assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text());
             assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
             let ids: Vec<String> = r
-                .ndjson()
+                .ndjson_lf()
                 .iter()
                 .map(|j| j["id"].as_str().unwrap().to_owned())
                 .collect();

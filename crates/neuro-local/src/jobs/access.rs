@@ -1,31 +1,16 @@
 //! Who may see and change which jobs. The one place to extend when jobs can be
 //! shared: today a user reaches only their own jobs.
 
+use neuro_types::permission::Action;
+
 use crate::error::ApiError;
 
 use super::model::JobRecord;
 use super::payload::job_uri;
 
-/// What a caller wants to do with a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// Read its status.
-    Read,
-    /// Kill it or change its life span.
-    Write,
-}
-
-impl Action {
-    fn as_str(self) -> &'static str {
-        match self {
-            Action::Read => "read",
-            Action::Write => "write",
-        }
-    }
-}
-
 /// `Ok` if `user` may perform `action` on `job`, else `403` (the platform answers
-/// 403 when the permission check fails).
+/// 403 when the permission check fails). Reading a job's status needs
+/// [`Action::Read`]; killing it or changing its life span needs [`Action::Write`].
 pub fn check(user: &str, job: &JobRecord, action: Action) -> Result<(), ApiError> {
     if job.owner == user {
         Ok(())

@@ -3,17 +3,16 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, put};
 use axum::Router;
 use base64::Engine as _;
-use http::{header, HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use neuro_types::wire::JobListPayload;
-use serde::Serialize;
 
 use crate::auth::AuthUser;
-use crate::error::ApiError;
-use crate::ndjson::{accepts_ndjson, ndjson_response};
+use crate::error::{json_response, ApiError};
+use crate::ndjson::{accepts_ndjson, ndjson_response, LineEnd};
 use crate::state::AppState;
 
 use super::list::ListQuery;
@@ -27,24 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/capacity", get(capacity))
         .route("/{id}", get(get_job).delete(kill_job))
         .route("/{id}/max_run_time_minutes", put(update_life_span))
-}
-
-/// A JSON answer with aiohttp's `application/json; charset=utf-8`.
-fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    match serde_json::to_vec(value) {
-        Ok(body) => (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            )],
-            body,
-        )
-            .into_response(),
-        Err(err) => {
-            ApiError::internal(format!("cannot serialise the answer: {err}")).into_response()
-        }
-    }
 }
 
 /// Whether the raw query has the key `key` (with or without a value).
@@ -103,7 +84,7 @@ async fn list_jobs(
         ListQuery::parse(query.as_deref().unwrap_or_default()).map_err(ApiError::bad_request)?;
     let jobs = state.jobs.list(&user.name, &query).await?;
     if accepts_ndjson(&headers) {
-        Ok(ndjson_response(futures::stream::iter(jobs)))
+        Ok(ndjson_response(futures::stream::iter(jobs), LineEnd::Lf))
     } else {
         Ok(json_response(StatusCode::OK, &JobListPayload { jobs }))
     }

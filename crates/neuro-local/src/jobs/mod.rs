@@ -18,6 +18,6 @@ pub mod store;
 
 pub use api::router;
 pub use list::{JobFilter, ListQuery};
-pub use model::{reason, JobRecord, JobSpec, JobStatus, Priority, RestartPolicy, Transition};
+pub use model::{reason, JobRecord, JobSpec, Transition};
 pub use request::{parse_submission, Submission};
 pub use service::{JobService, LifeSpanChange, KILL_GRACE, MAX_RESTARTS};

@@ -1,7 +1,8 @@
-//! The jobs domain: statuses, reasons, the stored job spec and the stored record.
+//! The jobs domain of the server: status reasons, the stored job spec and the
+//! stored record. Statuses, restart policies and priorities are the shared model's
+//! ([`JobStatus`], [`JobRestartPolicy`], [`JobPriority`] of `neuro_types::jobs`).
 
-use std::fmt;
-
+use neuro_types::jobs::{JobPriority, JobRestartPolicy, JobStatus};
 use neuro_types::wire::{ContainerSpec, ResourcesPayload};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -9,67 +10,6 @@ use time::OffsetDateTime;
 
 /// One mebibyte.
 pub(crate) const MIB: u64 = 1 << 20;
-
-/// Status of a job, as the platform spells it on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum JobStatus {
-    /// Waiting for capacity or being created.
-    Pending,
-    /// Paused by the scheduler (never produced by neuro-local, accepted in filters).
-    Suspended,
-    /// The process is running.
-    Running,
-    /// The process exited with code 0.
-    Succeeded,
-    /// The process exited with a non-zero code, could not start or was lost.
-    Failed,
-    /// Killed on request or at the end of its life span.
-    Cancelled,
-}
-
-impl JobStatus {
-    /// Every status, in the platform's order.
-    pub const ALL: [JobStatus; 6] = [
-        JobStatus::Pending,
-        JobStatus::Suspended,
-        JobStatus::Running,
-        JobStatus::Succeeded,
-        JobStatus::Failed,
-        JobStatus::Cancelled,
-    ];
-
-    /// The wire spelling (`pending`, `running`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Pending => "pending",
-            JobStatus::Suspended => "suspended",
-            JobStatus::Running => "running",
-            JobStatus::Succeeded => "succeeded",
-            JobStatus::Failed => "failed",
-            JobStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(text: &str) -> Option<JobStatus> {
-        JobStatus::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
-    /// Succeeded, failed or cancelled: no transition may follow.
-    pub fn is_finished(self) -> bool {
-        matches!(
-            self,
-            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
-        )
-    }
-}
-
-impl fmt::Display for JobStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Status reasons, spelled as the real platform spells them (platform-api
 /// `JobStatusReason`), plus `Lost` for jobs whose process neuro-local lost.
@@ -97,99 +37,6 @@ pub mod reason {
     pub const LOST: &str = "Lost";
 }
 
-/// `never`, `on-failure` or `always`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RestartPolicy {
-    /// Never restart.
-    #[default]
-    Never,
-    /// Restart after a non-zero exit.
-    OnFailure,
-    /// Restart after any exit.
-    Always,
-}
-
-impl RestartPolicy {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RestartPolicy::Never => "never",
-            RestartPolicy::OnFailure => "on-failure",
-            RestartPolicy::Always => "always",
-        }
-    }
-
-    /// Parses the wire spelling.
-    pub fn parse(text: &str) -> Option<RestartPolicy> {
-        [
-            RestartPolicy::Never,
-            RestartPolicy::OnFailure,
-            RestartPolicy::Always,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == text)
-    }
-
-    /// Whether a process that exited with `exit_code` is started again.
-    pub fn restarts_after(self, exit_code: i32) -> bool {
-        match self {
-            RestartPolicy::Never => false,
-            RestartPolicy::OnFailure => exit_code != 0,
-            RestartPolicy::Always => true,
-        }
-    }
-}
-
-/// `low`, `normal` or `high`; higher priorities leave the pending queue first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Priority {
-    /// Starts after every other pending job.
-    Low,
-    /// The default.
-    #[default]
-    Normal,
-    /// Starts before every other pending job.
-    High,
-}
-
-impl Priority {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-        }
-    }
-
-    /// Parses the wire spelling, case-insensitively as the SDK does.
-    pub fn parse(text: &str) -> Option<Priority> {
-        [Priority::Low, Priority::Normal, Priority::High]
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(text))
-    }
-
-    /// The integer the platform stores (`-1`, `0`, `1`).
-    pub fn as_i64(self) -> i64 {
-        match self {
-            Priority::Low => -1,
-            Priority::Normal => 0,
-            Priority::High => 1,
-        }
-    }
-
-    /// The inverse of [`Priority::as_i64`]; unknown values read as normal.
-    pub fn from_i64(value: i64) -> Priority {
-        match value {
-            i64::MIN..=-1 => Priority::Low,
-            0 => Priority::Normal,
-            _ => Priority::High,
-        }
-    }
-}
-
 /// Everything a job was submitted with, validated. Stored as JSON and never changed
 /// after submission.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,12 +57,12 @@ pub struct JobSpec {
     /// Seconds the job may stay pending before it fails.
     #[serde(default)]
     pub schedule_timeout: Option<f64>,
-    /// What happens when the process exits.
-    #[serde(default)]
-    pub restart_policy: RestartPolicy,
-    /// Queue priority.
-    #[serde(default)]
-    pub priority: Priority,
+    /// What happens when the process exits (stored by its wire spelling).
+    #[serde(default, with = "wire_spelling")]
+    pub restart_policy: JobRestartPolicy,
+    /// Queue priority (stored by its wire spelling).
+    #[serde(default, with = "wire_spelling")]
+    pub priority: JobPriority,
     /// Recorded as asked; local processes never get extra privileges.
     #[serde(default)]
     pub privileged: bool,
@@ -251,6 +98,31 @@ impl JobSpec {
     /// Whether the job asks for accelerators, which this machine does not have.
     pub fn needs_accelerator(&self) -> bool {
         self.resources.gpu.unwrap_or(0) > 0 || self.resources.tpu.is_some()
+    }
+}
+
+/// Stores an enumeration of the shared model by its wire spelling (`Display`)
+/// and reads it back with its `FromStr`, so the stored spec keeps the spellings
+/// of the API (`on-failure`, `high`, ...).
+mod wire_spelling {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -409,36 +281,57 @@ pub fn datetime_to_us(value: OffsetDateTime) -> i64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn statuses_round_trip() {
-        for s in JobStatus::ALL {
-            assert_eq!(JobStatus::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(JobStatus::parse("unknown"), None);
-        assert!(JobStatus::Cancelled.is_finished());
-        assert!(!JobStatus::Running.is_finished());
-    }
-
-    #[test]
-    fn restart_policy() {
-        assert!(!RestartPolicy::Never.restarts_after(1));
-        assert!(RestartPolicy::OnFailure.restarts_after(1));
-        assert!(!RestartPolicy::OnFailure.restarts_after(0));
-        assert!(RestartPolicy::Always.restarts_after(0));
+    fn spec_stores_wire_spellings() {
+        let spec = JobSpec {
+            container: ContainerSpec {
+                image: "ubuntu".to_owned(),
+                ..ContainerSpec::default()
+            },
+            resources: ResourcesPayload {
+                memory: 16 * MIB,
+                cpu: 0.1,
+                shm: false,
+                gpu: None,
+                gpu_model: None,
+                tpu: None,
+                memory_mb: None,
+            },
+            name: None,
+            tags: Vec::new(),
+            description: None,
+            schedule_timeout: None,
+            restart_policy: JobRestartPolicy::OnFailure,
+            priority: JobPriority::High,
+            privileged: false,
+            pass_config: false,
+            wait_for_jobs_quota: false,
+            scheduler_enabled: false,
+            preemptible_node: false,
+            preset_name: None,
+            org_name: None,
+            price_credits_per_hour: Decimal::ONE,
+        };
+        let mut value = serde_json::to_value(&spec).unwrap();
+        assert_eq!(value["restart_policy"], "on-failure");
+        assert_eq!(value["priority"], "high");
         assert_eq!(
-            RestartPolicy::parse("on-failure"),
-            Some(RestartPolicy::OnFailure)
+            serde_json::from_value::<JobSpec>(value.clone()).unwrap(),
+            spec
         );
-    }
-
-    #[test]
-    fn priority_order() {
-        assert!(Priority::High > Priority::Normal && Priority::Normal > Priority::Low);
-        assert_eq!(Priority::parse("HIGH"), Some(Priority::High));
-        assert_eq!(Priority::from_i64(Priority::Low.as_i64()), Priority::Low);
+        // Missing keys read as the defaults; unknown spellings are refused.
+        let obj = value.as_object_mut().unwrap();
+        obj.remove("restart_policy");
+        obj.remove("priority");
+        let read: JobSpec = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(read.restart_policy, JobRestartPolicy::Never);
+        assert_eq!(read.priority, JobPriority::Normal);
+        value["restart_policy"] = "sometimes".into();
+        assert!(serde_json::from_value::<JobSpec>(value).is_err());
     }
 
     #[test]

@@ -11,11 +11,12 @@
 //! * `internal_hostname` is `<job-id>.platform-jobs` and `internal_hostname_named`
 //!   is `<name>--<owner>.platform-jobs`, the platform's in-cluster forms.
 
+use neuro_types::jobs::JobStatus;
 use neuro_types::wire::{ContainerPayload, HistoryPayload, JobPayload, StatusItemPayload};
 
 use crate::settings::Settings;
 
-use super::model::{us_to_datetime, JobRecord, JobStatus, MIB};
+use super::model::{us_to_datetime, JobRecord, MIB};
 
 /// Domain of the jobs' HTTP host names.
 const HTTP_DOMAIN: &str = "jobs.localhost";
@@ -129,10 +130,11 @@ pub fn job_payload(job: &JobRecord, settings: &Settings, now_us: i64) -> JobPayl
 mod tests {
     use std::path::PathBuf;
 
+    use neuro_types::jobs::{JobPriority, JobRestartPolicy};
     use neuro_types::wire::{ContainerSpec, HttpPayload, ResourcesPayload};
     use rust_decimal::Decimal;
 
-    use super::super::model::{reason, JobSpec, Priority, RestartPolicy, Transition};
+    use super::super::model::{reason, JobSpec, Transition};
     use super::*;
 
     fn settings() -> Settings {
@@ -173,8 +175,8 @@ mod tests {
                 tags: vec!["a".to_owned(), "b".to_owned()],
                 description: None,
                 schedule_timeout: None,
-                restart_policy: RestartPolicy::Never,
-                priority: Priority::Normal,
+                restart_policy: JobRestartPolicy::Never,
+                priority: JobPriority::Normal,
                 privileged: false,
                 pass_config: false,
                 wait_for_jobs_quota: false,

@@ -4,8 +4,12 @@
 //! this platform's (403 otherwise), an org is refused (403), then every field is
 //! checked (400).
 
+use std::str::FromStr;
+
+use neuro_types::jobs::{JobPriority, JobRestartPolicy};
 use neuro_types::wire::{
-    ContainerSpec, JobRunRequest, JobStartRequest, PresetPayload, ResourcesPayload,
+    ContainerPayload, ContainerSpec, JobRunRequest, JobStartRequest, PresetPayload,
+    ResourcesPayload,
 };
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -13,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 use crate::settings::Settings;
 
-use super::model::{JobSpec, Priority, RestartPolicy, MIB};
+use super::model::{JobSpec, MIB};
 
 /// Longest accepted life span, in minutes (about 1900 years).
 pub const MAX_LIFE_SPAN_MINUTES: i64 = 1_000_000_000;
@@ -30,22 +34,11 @@ pub struct Submission {
     pub max_run_time_minutes: Option<i64>,
 }
 
-/// Fields both request forms share.
-struct Common {
-    pass_config: bool,
-    name: Option<String>,
-    tags: Vec<String>,
-    description: Option<String>,
-    schedule_timeout: Option<f64>,
-    restart_policy: Option<String>,
-    max_run_time_minutes: Option<i64>,
-    wait_for_jobs_quota: bool,
-    privileged: bool,
-    priority: Option<String>,
-}
-
 /// Parses and validates a request body; `from_preset` selects the flat preset
 /// form (`POST jobs?from_preset`) over the run form.
+///
+/// A preset request is first resolved into the run form it stands for (the
+/// preset's resources and flags), so both forms are validated by one path.
 pub fn parse_submission(
     body: &[u8],
     from_preset: bool,
@@ -63,63 +56,58 @@ pub fn parse_submission(
     if from_preset {
         let preset = pick_preset(obj, settings)?;
         let req: JobStartRequest = serde_json::from_value(value).map_err(invalid)?;
-        let resources = ResourcesPayload {
-            memory: preset.memory,
-            cpu: preset.cpu,
-            shm: req.resources.as_ref().is_some_and(|r| r.shm),
-            gpu: preset.gpu.filter(|g| *g > 0),
-            gpu_model: preset.gpu.filter(|g| *g > 0).and(preset.gpu_model.clone()),
-            tpu: preset.tpu.clone(),
-            memory_mb: None,
-        };
-        let common = Common {
-            pass_config: req.pass_config,
-            name: req.name,
-            tags: req.tags,
-            description: req.description,
-            schedule_timeout: req.schedule_timeout,
-            restart_policy: req.restart_policy,
-            max_run_time_minutes: req.max_run_time_minutes,
-            wait_for_jobs_quota: req.wait_for_jobs_quota,
-            privileged: req.privileged,
-            priority: req.priority,
-        };
+        let req = run_form(req, preset, scheduler_enabled);
         build(
-            common,
-            req.container,
-            resources,
+            req,
             Some(preset.name.clone()),
-            preset.scheduler_enabled || scheduler_enabled,
             preset.preemptible_node || preemptible_node,
             preset.credits_per_hour,
         )
     } else {
-        let req: JobRunRequest = serde_json::from_value(value).map_err(invalid)?;
+        let mut req: JobRunRequest = serde_json::from_value(value).map_err(invalid)?;
         check_resources(&req.container.resources)?;
         let price = price_for_resources(&req.container.resources, &settings.presets);
-        let common = Common {
-            pass_config: req.pass_config,
-            name: req.name,
-            tags: req.tags,
-            description: req.description,
-            schedule_timeout: req.schedule_timeout,
-            restart_policy: req.restart_policy,
-            max_run_time_minutes: req.max_run_time_minutes,
-            wait_for_jobs_quota: req.wait_for_jobs_quota,
-            privileged: req.privileged,
-            priority: req.priority,
-        };
-        let mut resources = req.container.resources;
-        resources.memory_mb = None;
-        build(
-            common,
-            req.container.spec,
+        req.container.resources.memory_mb = None;
+        req.scheduler_enabled |= scheduler_enabled;
+        build(req, None, preemptible_node, price)
+    }
+}
+
+/// The run form of a preset request: the same job fields and container, with the
+/// preset's resources (plus the asked `/dev/shm`) and scheduler flag.
+fn run_form(
+    req: JobStartRequest,
+    preset: &PresetPayload,
+    scheduler_enabled: bool,
+) -> JobRunRequest {
+    let gpu = preset.gpu.filter(|g| *g > 0);
+    let resources = ResourcesPayload {
+        memory: preset.memory,
+        cpu: preset.cpu,
+        shm: req.resources.as_ref().is_some_and(|r| r.shm),
+        gpu,
+        gpu_model: gpu.and(preset.gpu_model.clone()),
+        tpu: preset.tpu.clone(),
+        memory_mb: None,
+    };
+    JobRunRequest {
+        pass_config: req.pass_config,
+        name: req.name,
+        tags: req.tags,
+        description: req.description,
+        schedule_timeout: req.schedule_timeout,
+        restart_policy: req.restart_policy,
+        max_run_time_minutes: req.max_run_time_minutes,
+        wait_for_jobs_quota: req.wait_for_jobs_quota,
+        privileged: req.privileged,
+        org_name: req.org_name,
+        priority: req.priority,
+        cluster_name: req.cluster_name,
+        container: ContainerPayload {
+            spec: req.container,
             resources,
-            None,
-            req.scheduler_enabled || scheduler_enabled,
-            preemptible_node,
-            price,
-        )
+        },
+        scheduler_enabled: preset.scheduler_enabled || scheduler_enabled,
     }
 }
 
@@ -249,16 +237,15 @@ fn price_for_resources(r: &ResourcesPayload, presets: &[PresetPayload]) -> Decim
         .unwrap_or(max)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Validates a run-form request (a preset request arrives here resolved by
+/// [`run_form`]); the org was checked already and is never kept.
 fn build(
-    c: Common,
-    container: ContainerSpec,
-    resources: ResourcesPayload,
+    c: JobRunRequest,
     preset_name: Option<String>,
-    scheduler_enabled: bool,
     preemptible_node: bool,
     price_credits_per_hour: Decimal,
 ) -> Result<Submission, ApiError> {
+    let scheduler_enabled = c.scheduler_enabled;
     if let Some(name) = &c.name {
         check_job_name(name)?;
     }
@@ -289,27 +276,17 @@ fn build(
         Some(0) | None => None,
         Some(m) => Some(m),
     };
-    let restart_policy = match c.restart_policy.as_deref() {
-        None => RestartPolicy::Never,
-        Some(p) => RestartPolicy::parse(p).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "restart_policy must be one of never, on-failure, always; got '{p}'"
-            ))
-        })?,
-    };
-    let priority = match c.priority.as_deref() {
-        None => Priority::Normal,
-        Some(p) => Priority::parse(p).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "priority must be one of low, normal, high; got '{p}'"
-            ))
-        })?,
-    };
-    check_container(&container, c.pass_config)?;
+    let restart_policy: JobRestartPolicy = choice(
+        "restart_policy",
+        "never, on-failure, always",
+        c.restart_policy.as_deref(),
+    )?;
+    let priority: JobPriority = choice("priority", "low, normal, high", c.priority.as_deref())?;
+    check_container(&c.container.spec, c.pass_config)?;
     Ok(Submission {
         spec: JobSpec {
-            container,
-            resources,
+            container: c.container.spec,
+            resources: c.container.resources,
             name: c.name,
             tags,
             description: c.description,
@@ -326,6 +303,20 @@ fn build(
             price_credits_per_hour,
         },
         max_run_time_minutes,
+    })
+}
+
+/// An optional enumerated field read with the shared model's `FromStr`: absent is
+/// the default, an unknown spelling a 400 listing the `choices`.
+fn choice<T: FromStr + Default>(
+    key: &str,
+    choices: &str,
+    value: Option<&str>,
+) -> Result<T, ApiError> {
+    value.map_or(Ok(T::default()), |v| {
+        v.parse().map_err(|_| {
+            ApiError::bad_request(format!("{key} must be one of {choices}; got '{v}'"))
+        })
     })
 }
 
@@ -538,8 +529,8 @@ mod tests {
         assert_eq!(s.spec.tags, ["a", "b"]);
         assert_eq!(s.spec.name.as_deref(), Some("my-job"));
         assert_eq!(s.max_run_time_minutes, Some(5));
-        assert_eq!(s.spec.restart_policy, RestartPolicy::OnFailure);
-        assert_eq!(s.spec.priority, Priority::High);
+        assert_eq!(s.spec.restart_policy, JobRestartPolicy::OnFailure);
+        assert_eq!(s.spec.priority, JobPriority::High);
         assert_eq!(s.spec.resources.cpu, 0.5);
         assert_eq!(s.spec.preset_name, None);
         // Fits cpu-small on any machine with more than one core... or the
@@ -601,6 +592,7 @@ mod tests {
             ("schedule_timeout", json!(0.5)),
             ("max_run_time_minutes", json!(-1)),
             ("restart_policy", json!("sometimes")),
+            ("restart_policy", json!("Never")),
             ("priority", json!("urgent")),
         ];
         for (key, value) in cases {
@@ -609,6 +601,24 @@ mod tests {
             let e = run(body).unwrap_err();
             assert_eq!(e.status, StatusCode::BAD_REQUEST, "{key}={value}");
         }
+        let mut body = run_body();
+        body["priority"] = json!("urgent");
+        assert_eq!(
+            run(body).unwrap_err().body.error,
+            "priority must be one of low, normal, high; got 'urgent'"
+        );
+        let mut body = run_body();
+        body["restart_policy"] = json!("sometimes");
+        assert_eq!(
+            run(body).unwrap_err().body.error,
+            "restart_policy must be one of never, on-failure, always; got 'sometimes'"
+        );
+        // Priorities are case-insensitive, as in the SDK; absent fields are defaults.
+        let mut body = run_body();
+        body["priority"] = json!("LOW");
+        let s = run(body).unwrap();
+        assert_eq!(s.spec.priority, JobPriority::Low);
+        assert_eq!(s.spec.restart_policy, JobRestartPolicy::Never);
         let container_cases: Vec<(&str, Value)> = vec![
             ("image", json!("")),
             ("command", json!("echo 'unclosed")),

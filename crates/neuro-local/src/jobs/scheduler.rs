@@ -12,7 +12,7 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use super::model::Priority;
+use neuro_types::jobs::JobPriority;
 
 /// What one job needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +101,7 @@ impl QueuedJob {
     }
 }
 
-type QueueKey = (Reverse<Priority>, i64);
+type QueueKey = (Reverse<JobPriority>, i64);
 
 /// Pending jobs by (priority, creation order).
 #[derive(Debug, Default)]
@@ -124,7 +124,7 @@ pub(crate) struct Pass {
 
 impl Queue {
     /// Adds a job; `seq` is its creation order.
-    pub fn push(&mut self, priority: Priority, seq: i64, job: QueuedJob) {
+    pub fn push(&mut self, priority: JobPriority, seq: i64, job: QueuedJob) {
         self.jobs.insert((Reverse(priority), seq), job);
     }
 
@@ -212,9 +212,9 @@ mod tests {
     fn starts_what_fits_in_order() {
         let mut cap = Capacity::new(2000, 4 * GIB);
         let mut q = Queue::default();
-        q.push(Priority::Normal, 1, job("a", 1500, GIB));
-        q.push(Priority::Normal, 2, job("b", 1500, GIB));
-        q.push(Priority::Normal, 3, job("c", 100, GIB));
+        q.push(JobPriority::Normal, 1, job("a", 1500, GIB));
+        q.push(JobPriority::Normal, 2, job("b", 1500, GIB));
+        q.push(JobPriority::Normal, 3, job("c", 100, GIB));
         let pass = q.pass(&mut cap, 0);
         assert_eq!(ids(&pass.start), ["a"]);
         // b waits for capacity, and c waits behind b (strict order).
@@ -231,10 +231,10 @@ mod tests {
     fn priority_first_then_creation() {
         let mut cap = Capacity::new(1000, GIB);
         let mut q = Queue::default();
-        q.push(Priority::Low, 1, job("low", 1000, GIB));
-        q.push(Priority::Normal, 2, job("normal", 1000, GIB));
-        q.push(Priority::High, 3, job("high", 1000, GIB));
-        q.push(Priority::High, 4, job("high2", 1000, GIB));
+        q.push(JobPriority::Low, 1, job("low", 1000, GIB));
+        q.push(JobPriority::Normal, 2, job("normal", 1000, GIB));
+        q.push(JobPriority::High, 3, job("high", 1000, GIB));
+        q.push(JobPriority::High, 4, job("high2", 1000, GIB));
         let mut order = Vec::new();
         for _ in 0..4 {
             let pass = q.pass(&mut cap, 0);
@@ -251,11 +251,11 @@ mod tests {
         let mut q = Queue::default();
         let mut huge = job("huge", 64_000, GIB);
         huge.schedule_timeout = Some(2.0);
-        q.push(Priority::High, 1, huge);
+        q.push(JobPriority::High, 1, huge);
         let mut gpu = job("gpu", 100, GIB);
         gpu.demand.accelerator = true;
-        q.push(Priority::High, 2, gpu);
-        q.push(Priority::Normal, 3, job("small", 100, GIB));
+        q.push(JobPriority::High, 2, gpu);
+        q.push(JobPriority::Normal, 3, job("small", 100, GIB));
         let pass = q.pass(&mut cap, 1_000_000);
         assert_eq!(ids(&pass.start), ["small"]);
         assert_eq!(ids(&pass.newly_waiting), ["huge", "gpu"]);

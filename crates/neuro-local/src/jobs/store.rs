@@ -4,12 +4,18 @@
 //! list filters and the service update. `job_transitions` holds the status history.
 //! A partial unique index on `(owner, name)` over unfinished jobs makes "a name is
 //! unique among the owner's unfinished jobs" atomic.
+//!
+//! Statuses are stored by their wire spelling (`pending`, ...); a stored status
+//! the server does not know is a conversion error, never a guess. The `priority`
+//! column holds the platform's integers (`-1`, `0`, `1`); the spec keeps the
+//! spelling.
 
-use rusqlite::types::Value;
+use neuro_types::jobs::{JobPriority, JobStatus};
+use rusqlite::types::{Type, Value};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 use super::list::JobFilter;
-use super::model::{JobRecord, JobSpec, JobStatus, Transition};
+use super::model::{JobRecord, JobSpec, Transition};
 
 /// Creates the jobs tables (idempotent). Called by `Db::open`.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
@@ -86,6 +92,22 @@ fn to_sql_err(err: serde_json::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(err))
 }
 
+/// The `priority` column: the integer the platform stores.
+fn priority_rank(priority: JobPriority) -> i64 {
+    match priority {
+        JobPriority::Low => -1,
+        JobPriority::Normal => 0,
+        JobPriority::High => 1,
+    }
+}
+
+/// Reads the status stored in column `idx` of `row`.
+fn status_column(row: &Row<'_>, idx: usize) -> rusqlite::Result<JobStatus> {
+    let text: String = row.get(idx)?;
+    JobStatus::parse_known(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+}
+
 /// Inserts a new job with its first transition; returns its `seq`.
 pub(crate) fn insert_job(conn: &mut Connection, job: &NewJob) -> Result<i64, InsertError> {
     let spec = serde_json::to_string(&job.spec).map_err(to_sql_err)?;
@@ -103,7 +125,7 @@ pub(crate) fn insert_job(conn: &mut Connection, job: &NewJob) -> Result<i64, Ins
             job.spec.name,
             job.first.status.as_str(),
             job.first.time_us,
-            job.spec.priority.as_i64(),
+            priority_rank(job.spec.priority),
             tags,
             spec,
             job.max_run_time_minutes,
@@ -285,17 +307,15 @@ const JOB_COLUMNS: &str = "seq, id, owner, cluster_name, status, spec, max_run_t
                            materialized, being_dropped, logs_removed";
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    let status: String = row.get(4)?;
     let spec: String = row.get(5)?;
-    let spec: JobSpec = serde_json::from_str(&spec).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let spec: JobSpec = serde_json::from_str(&spec)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, Type::Text, Box::new(e)))?;
     Ok(JobRecord {
         seq: row.get(0)?,
         id: row.get(1)?,
         owner: row.get(2)?,
         cluster_name: row.get(3)?,
-        status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+        status: status_column(row, 4)?,
         spec,
         transitions: Vec::new(),
         max_run_time_minutes: row.get(6)?,
@@ -323,9 +343,8 @@ fn load_transitions(conn: &Connection, id: &str) -> rusqlite::Result<Vec<Transit
          WHERE job_id = ?1 ORDER BY idx",
     )?;
     let rows = stmt.query_map(params![id], |row| {
-        let status: String = row.get(0)?;
         Ok(Transition {
-            status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+            status: status_column(row, 0)?,
             time_us: row.get(1)?,
             reason: row.get(2)?,
             description: row.get(3)?,
@@ -489,4 +508,79 @@ pub(crate) fn list_jobs(
         .query_map(params_from_iter(args), job_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     with_transitions(conn, jobs)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::super::model::reason;
+    use super::super::request::parse_submission;
+    use super::*;
+    use crate::settings::Settings;
+
+    /// A database holding one pending job `job-1` submitted with `priority`.
+    fn db_with_job(priority: &str) -> Connection {
+        let settings = Settings::new(
+            PathBuf::from("/tmp/x"),
+            url::Url::parse("http://127.0.0.1:1").unwrap(),
+        );
+        let body = serde_json::json!({"image": "ubuntu", "priority": priority});
+        let submission = parse_submission(body.to_string().as_bytes(), true, &settings).unwrap();
+        let job = NewJob {
+            id: "job-1".to_owned(),
+            owner: "alice".to_owned(),
+            cluster_name: "default".to_owned(),
+            spec: submission.spec,
+            max_run_time_minutes: None,
+            first: Transition::now(JobStatus::Pending, reason::CREATING, ""),
+            passed_config: None,
+        };
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        insert_job(&mut conn, &job).map_err(|_| ()).unwrap();
+        conn
+    }
+
+    #[test]
+    fn statuses_and_priorities_are_stored_as_on_the_platform() {
+        let conn = db_with_job("HIGH");
+        let (status, priority, spec): (String, i64, String) = conn
+            .query_row("SELECT status, priority, spec FROM jobs", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((status.as_str(), priority), ("pending", 1));
+        let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+        assert_eq!(spec["priority"], "high");
+        assert_eq!(spec["restart_policy"], "never");
+        let job = get_job(&conn, "job-1").unwrap().unwrap();
+        assert_eq!(job.status, JobStatus::Pending);
+        assert_eq!(job.spec.priority, JobPriority::High);
+        assert_eq!(job.transitions[0].status, JobStatus::Pending);
+        assert_eq!(
+            [JobPriority::Low, JobPriority::Normal, JobPriority::High].map(priority_rank),
+            [-1, 0, 1]
+        );
+    }
+
+    #[test]
+    fn an_unknown_stored_status_is_an_error() {
+        let conn = db_with_job("normal");
+        conn.execute("UPDATE jobs SET status = 'unknown'", [])
+            .unwrap();
+        assert!(matches!(
+            get_job(&conn, "job-1"),
+            Err(rusqlite::Error::FromSqlConversionFailure(4, Type::Text, _))
+        ));
+        conn.execute("UPDATE jobs SET status = 'running'", [])
+            .unwrap();
+        conn.execute("UPDATE job_transitions SET status = 'exploded'", [])
+            .unwrap();
+        assert!(matches!(
+            get_job(&conn, "job-1"),
+            Err(rusqlite::Error::FromSqlConversionFailure(0, Type::Text, _))
+        ));
+    }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use axum::response::Response;
 use futures::Stream;
 use http::StatusCode;
+use neuro_types::permission::Action;
 use neuro_types::wire::{
     DiskUsagePayload, ErrorBody, FileStatusEnvelope, FileStatusPayload, FileStatusesEnvelope,
     FileStatusesList,
@@ -13,9 +14,9 @@ use neuro_types::wire::{
 use serde::Serialize;
 
 use super::error::{json_response, StorageError};
-use super::paths::{permission_for, Action, Parents, StoragePath};
+use super::paths::{permission_for, Parents, StoragePath};
 use super::{blocking, resolve, Call, UPLOAD_PREFIX};
-use crate::ndjson::{accepts_ndjson, ndjson_response};
+use crate::ndjson::{accepts_ndjson, ndjson_response, LineEnd};
 
 /// Capacity of the channel between the directory reader and the response.
 const LIST_BUFFER: usize = 64;
@@ -95,12 +96,13 @@ pub(super) async fn list_status(call: Call) -> Result<Response, StorageError> {
     let entries = spawn_lister(dir, read_dir, lister);
     if accepts_ndjson(&call.headers) {
         use futures::StreamExt as _;
-        return Ok(ndjson_response(entries.map(|entry| match entry {
+        let lines = entries.map(|entry| match entry {
             Ok(status) => ListLine::Entry(FileStatusEnvelope {
                 file_status: status,
             }),
             Err(err) => ListLine::Error(err.to_error_body()),
-        })));
+        });
+        return Ok(ndjson_response(lines, LineEnd::CrLf));
     }
     use futures::TryStreamExt as _;
     let file_status: Vec<FileStatusPayload> = entries.try_collect().await?;

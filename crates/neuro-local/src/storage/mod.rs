@@ -23,9 +23,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use http::{HeaderMap, Method, Uri};
+use neuro_types::permission::Action;
 
 pub use error::StorageError;
-use paths::{permission_for, Action, StoragePath};
+use paths::{permission_for, StoragePath};
 
 use crate::auth::authenticate;
 use crate::state::AppState;
@@ -195,7 +196,7 @@ async fn dispatch(
     let op = Op::select(&method, query.op.as_deref())?;
     let path = StoragePath::from_encoded(raw)?;
     let permission = permission_for(&user.name, &path).ok_or(StorageError::NotFound)?;
-    if permission < op.required() {
+    if !permission.allows(op.required()) {
         return Err(StorageError::Forbidden);
     }
     tracing::debug!(user = %user.name, ?op, path = %path, "storage request");

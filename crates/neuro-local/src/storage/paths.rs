@@ -16,33 +16,14 @@ use std::fs::Metadata;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use neuro_types::permission::Action;
 use percent_encoding::percent_decode_str;
 
 use super::error::StorageError;
 
-/// An access level on a storage path, in increasing order of power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Action {
-    /// List, stat and read.
-    Read,
-    /// Also create, write, rename and delete.
-    Write,
-    /// Also share with others.
-    Manage,
-}
-
-impl Action {
-    /// The wire name: `read`, `write` or `manage`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Read => "read",
-            Action::Write => "write",
-            Action::Manage => "manage",
-        }
-    }
-}
-
 /// The access `user` has on `path`, or `None` if the path must look absent.
+/// [`Action::Read`] lists, stats and reads; [`Action::Write`] also creates,
+/// writes, renames and deletes; [`Action::Manage`] also shares.
 ///
 /// This is the single place storage access is decided. Today a user manages their
 /// own tree (`/<user>/...`) and sees nothing else; sharing will extend it.

@@ -5,13 +5,14 @@ use std::path::Path;
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
+use neuro_types::permission::Action;
 use neuro_types::wire::{DeleteEventPayload, ErrorBody};
 use serde::Serialize;
 
 use super::error::StorageError;
-use super::paths::{permission_for, Action, Parents, StoragePath};
+use super::paths::{permission_for, Parents, StoragePath};
 use super::{blocking, resolve, resolve_at, Call};
-use crate::ndjson::{accepts_ndjson, ndjson_response};
+use crate::ndjson::{accepts_ndjson, ndjson_response, LineEnd};
 
 /// Capacity of the channel between the deleting thread and the response.
 const DELETE_BUFFER: usize = 64;
@@ -66,7 +67,7 @@ pub(super) async fn delete(call: Call) -> Result<Response, StorageError> {
     });
     let lines =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|l| (l, rx)) });
-    Ok(ndjson_response(lines))
+    Ok(ndjson_response(lines, LineEnd::CrLf))
 }
 
 /// Removes `path` (recursively if it is a directory), calling `emit` for every
@@ -111,7 +112,7 @@ pub(super) async fn rename(call: Call) -> Result<Response, StorageError> {
         .ok_or_else(|| StorageError::BadRequest("No destination".to_owned()))?;
     let destination = StoragePath::from_decoded(destination)?;
     let permission = permission_for(&call.user, &destination).ok_or(StorageError::NotFound)?;
-    if permission < Action::Write {
+    if !permission.allows(Action::Write) {
         return Err(StorageError::Forbidden);
     }
     let source = resolve(&call, Parents::Lookup).await?;

@@ -40,14 +40,26 @@ impl Resp {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    /// NDJSON lines, checking each ends with `\r\n`.
+    /// NDJSON lines of the storage service, checking each ends with `\r\n`.
     pub fn ndjson(&self) -> Vec<serde_json::Value> {
+        self.ndjson_ending("\r\n")
+    }
+
+    /// NDJSON lines of platform-api (the jobs list), checking each ends with a
+    /// bare `\n`.
+    pub fn ndjson_lf(&self) -> Vec<serde_json::Value> {
+        let lines = self.ndjson_ending("\n");
+        assert!(!self.text().contains('\r'), "NDJSON must end with LF only");
+        lines
+    }
+
+    fn ndjson_ending(&self, end: &str) -> Vec<serde_json::Value> {
         let text = self.text();
         assert!(
-            text.is_empty() || text.ends_with("\r\n"),
-            "NDJSON must end with CRLF: {text:?}"
+            text.is_empty() || text.ends_with(end),
+            "NDJSON lines must end with {end:?}: {text:?}"
         );
-        text.split_terminator("\r\n")
+        text.split_terminator(end)
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }

@@ -86,10 +86,26 @@ impl JobStatus {
 
     /// Reads a wire string; anything unknown becomes [`JobStatus::Unknown`].
     pub fn from_wire(text: &str) -> JobStatus {
+        Self::parse_known(text).unwrap_or(JobStatus::Unknown)
+    }
+
+    /// Reads the wire string of a real status (one of [`JobStatus::items`]);
+    /// anything else, `"unknown"` included, is an error. For servers, which
+    /// never produce [`JobStatus::Unknown`] and refuse statuses they do not know
+    /// (clients use the lenient [`JobStatus::from_wire`]).
+    ///
+    /// ```
+    /// use neuro_types::jobs::JobStatus;
+    ///
+    /// assert_eq!(JobStatus::parse_known("running"), Ok(JobStatus::Running));
+    /// assert!(JobStatus::parse_known("unknown").is_err());
+    /// assert!(JobStatus::parse_known("Running").is_err());
+    /// ```
+    pub fn parse_known(text: &str) -> Result<JobStatus, ParseEnumError> {
         Self::ITEMS
             .into_iter()
             .find(|s| s.as_str() == text)
-            .unwrap_or(JobStatus::Unknown)
+            .ok_or_else(|| ParseEnumError::new("job status", text))
     }
 }
 
@@ -245,6 +261,25 @@ impl JobRestartPolicy {
             JobRestartPolicy::Never => "never",
             JobRestartPolicy::OnFailure => "on-failure",
             JobRestartPolicy::Always => "always",
+        }
+    }
+
+    /// Whether a container that exited with `exit_code` is started again under
+    /// this policy: never, after a non-zero exit, or after any exit.
+    ///
+    /// ```
+    /// use neuro_types::jobs::JobRestartPolicy;
+    ///
+    /// assert!(JobRestartPolicy::OnFailure.restarts_after(1));
+    /// assert!(!JobRestartPolicy::OnFailure.restarts_after(0));
+    /// assert!(JobRestartPolicy::Always.restarts_after(0));
+    /// assert!(!JobRestartPolicy::Never.restarts_after(1));
+    /// ```
+    pub fn restarts_after(self, exit_code: i32) -> bool {
+        match self {
+            JobRestartPolicy::Never => false,
+            JobRestartPolicy::OnFailure => exit_code != 0,
+            JobRestartPolicy::Always => true,
         }
     }
 }

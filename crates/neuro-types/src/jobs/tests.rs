@@ -54,6 +54,26 @@ fn status_sets() {
 }
 
 #[test]
+fn strict_status_parse_refuses_unknown() {
+    for s in JobStatus::items() {
+        assert_eq!(JobStatus::parse_known(s.as_str()), Ok(*s));
+    }
+    for bad in ["unknown", "RUNNING", "", " running", "exploded"] {
+        let err = JobStatus::parse_known(bad).unwrap_err();
+        assert_eq!((err.kind, err.value.as_str()), ("job status", bad));
+    }
+}
+
+#[test]
+fn restart_policy_decides_restarts() {
+    for code in [0, 1, -9, 137] {
+        assert!(!JobRestartPolicy::Never.restarts_after(code));
+        assert!(JobRestartPolicy::Always.restarts_after(code));
+        assert_eq!(JobRestartPolicy::OnFailure.restarts_after(code), code != 0);
+    }
+}
+
+#[test]
 fn enums_parse_like_the_sdk() {
     assert_eq!("on-failure".parse(), Ok(JobRestartPolicy::OnFailure));
     assert!("on_failure".parse::<JobRestartPolicy>().is_err());

@@ -27,6 +27,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use neuro_types::jobs::JobStatus;
+use neuro_types::permission::Action;
 use neuro_types::wire::JobPayload;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinSet;
@@ -36,9 +38,9 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::settings::Settings;
 
-use super::access::{self, Action};
+use super::access;
 use super::list::ListQuery;
-use super::model::{now_us, reason, JobRecord, JobStatus, Transition};
+use super::model::{now_us, reason, JobRecord, Transition};
 use super::payload::job_payload;
 use super::request::{Submission, MAX_LIFE_SPAN_MINUTES};
 use super::runtime;

@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use neuro_types::jobs::JobStatus;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{lock, Control, Inner, MAX_RESTARTS};
-use crate::jobs::model::{now_us, reason, JobRecord, JobStatus, Transition};
+use crate::jobs::model::{now_us, reason, JobRecord, Transition};
 use crate::jobs::request::PASSED_CONFIG_ENV;
 use crate::jobs::runtime::{self, JobProcess, Launch};
 use crate::jobs::scheduler::Demand;

@@ -46,7 +46,7 @@ fn submission(settings: &Settings, extra: serde_json::Value) -> Submission {
 async fn wait_finished(service: &JobService, id: &str) -> JobPayload {
     for _ in 0..300 {
         let job = service.get("alice", id).await.unwrap();
-        if JobStatus::parse(&job.status).is_some_and(JobStatus::is_finished) {
+        if JobStatus::from_wire(&job.status).is_finished() {
             return job;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
