@@ -48,32 +48,30 @@ impl Jobs {
             self.config.cluster(Some(cluster))?;
         }
         let body = job.to_request(&self.config.uri_context())?;
-        let payload: JobPayload = self
-            .config
-            .transport()
-            .request(Method::POST, self.jobs_url()?)
-            .query_flag("from_preset")
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
-        self.decode(payload)
+        self.submit(&body, true).await
     }
 
     /// Starts a job with explicit resources (`POST jobs`), always on the current
     /// cluster. Prefer [`Jobs::start`]; this is the older form of the API.
     pub async fn run(&self, job: JobRun) -> Result<JobDescription, JobsError> {
         let body = job.to_request(&self.config.uri_context())?;
-        let payload: JobPayload = self
+        self.submit(&body, false).await
+    }
+
+    /// `POST jobs` (with the bare `from_preset` query key for the preset form).
+    async fn submit(
+        &self,
+        body: &impl serde::Serialize,
+        from_preset: bool,
+    ) -> Result<JobDescription, JobsError> {
+        let mut request = self
             .config
             .transport()
-            .request(Method::POST, self.jobs_url()?)
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
+            .request(Method::POST, self.jobs_url()?);
+        if from_preset {
+            request = request.query_flag("from_preset");
+        }
+        let payload: JobPayload = request.json(body).send().await?.json().await?;
         self.decode(payload)
     }
 
