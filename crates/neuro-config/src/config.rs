@@ -29,6 +29,8 @@ struct Inner {
     auth: AuthConfig,
     clusters: Vec<Cluster>,
     cluster_name: String,
+    /// The entry of `clusters` named `cluster_name`.
+    current: Cluster,
     org_name: Option<String>,
     username: String,
     image_context: ImageContext,
@@ -67,14 +69,16 @@ impl Config {
         if parts.clusters.is_empty() {
             return Err(ConfigError::NoClusters);
         }
-        let cluster_name = match parts.cluster_name {
-            Some(name) if parts.clusters.iter().any(|c| c.name == name) => name,
-            Some(name) => {
-                return Err(ConfigError::UnknownCluster {
-                    name,
-                    available: parts.clusters.iter().map(|c| c.name.clone()).collect(),
-                })
-            }
+        let (cluster_name, current) = match parts.cluster_name {
+            Some(name) => match parts.clusters.iter().find(|c| c.name == name) {
+                Some(current) => (name.clone(), current.clone()),
+                None => {
+                    return Err(ConfigError::UnknownCluster {
+                        name,
+                        available: parts.clusters.iter().map(|c| c.name.clone()).collect(),
+                    })
+                }
+            },
             None => return Err(ConfigError::NoClusters),
         };
         let uri_context = UriContext::new(
@@ -96,6 +100,7 @@ impl Config {
                 auth: parts.auth,
                 clusters: parts.clusters,
                 cluster_name,
+                current,
                 org_name: parts.org_name,
                 username,
                 image_context,
@@ -145,12 +150,7 @@ impl Config {
 
     /// The current cluster.
     pub fn current_cluster(&self) -> &Cluster {
-        let inner = &self.inner;
-        // `new` checked that the current cluster exists and that there is one.
-        match inner.clusters.iter().find(|c| c.name == inner.cluster_name) {
-            Some(cluster) => cluster,
-            None => &inner.clusters[0],
-        }
+        &self.inner.current
     }
 
     /// Resource presets of the current cluster.

@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 
 use neuro_http::{Transport, TransportOptions};
 use neuro_types::config::{AuthConfig, Cluster, ServerConfig};
+use neuro_types::uri::url_to_wire;
 use neuro_types::wire::stored_config::{StoredAuthConfig, StoredCluster, SDK_VERSION};
+use neuro_types::wire::ServerConfigPayload;
 use url::Url;
 
 use crate::config::{Config, ConfigParts};
-use crate::server::fetch_server_config;
+use crate::server::{fetch_server_config_payload, server_config_from_payload};
 use crate::store::{self, StoredRow};
 use crate::token::AuthToken;
 use crate::ConfigError;
@@ -100,8 +102,9 @@ impl ConfigFactory {
         // Check the token's shape before talking to the server.
         auth.username()?;
         let transport = self.transport()?;
-        let server = fetch_server_config(&transport, url, Some(token)).await?;
-        let row = stored_row(&self.path, url, &server, auth)?;
+        let payload = fetch_server_config_payload(&transport, url, Some(token)).await?;
+        let server = server_config_from_payload(&payload)?;
+        let row = stored_row(&self.path, url, &server, &payload, auth)?;
         store::save(&self.path, &row)
     }
 
@@ -127,10 +130,17 @@ impl ConfigFactory {
     }
 }
 
+/// The row the Python CLI stores for this login (`Factory._gen_config`, `_save`).
+///
+/// JSON is written as `json.dumps` writes it, and URLs as `str(URL(...))` does:
+/// the text the server sent (a parsed [`Url`] no longer knows whether `https://h`
+/// came with a trailing slash). So the database is the same whichever client
+/// logged in.
 fn stored_row(
     path: &Path,
     url: &Url,
     server: &ServerConfig,
+    payload: &ServerConfigPayload,
     token: AuthToken,
 ) -> Result<StoredRow, ConfigError> {
     let json = |e: serde_json::Error| ConfigError::malformed(path, e.to_string());
@@ -139,17 +149,75 @@ fn stored_row(
         Some(c) => (Some(c.name.clone()), c.orgs.first().cloned().flatten()),
         None => (None, None),
     };
-    let clusters: Vec<StoredCluster> = server.clusters.iter().map(Cluster::to_stored).collect();
+    let clusters: Vec<StoredCluster> = server
+        .clusters
+        .iter()
+        .map(|cluster| {
+            let mut stored = cluster.to_stored();
+            // A repeated name: the last one wins, as in the SDK's dict.
+            if let Some(raw) = payload
+                .clusters
+                .iter()
+                .rev()
+                .find(|p| p.name == cluster.name)
+            {
+                stored.registry_url = as_received(&raw.registry_url, &cluster.registry_url);
+                stored.storage_url = as_received(&raw.storage_url, &cluster.storage_url);
+                stored.users_url = as_received(&raw.users_url, &cluster.users_url);
+                stored.monitoring_url = as_received(&raw.monitoring_url, &cluster.monitoring_url);
+                stored.secrets_url = as_received(&raw.secrets_url, &cluster.secrets_url);
+                stored.disks_url = as_received(&raw.disks_url, &cluster.disks_url);
+                stored.buckets_url = as_received(&raw.buckets_url, &cluster.buckets_url);
+            }
+            stored
+        })
+        .collect();
+    let model = &server.auth;
+    let mut auth = model.to_stored();
+    auth.auth_url = as_received(&payload.auth_url, &model.auth_url);
+    auth.token_url = as_received(&payload.token_url, &model.token_url);
+    auth.logout_url = as_received(&payload.logout_url, &model.logout_url);
+    auth.headless_callback_url =
+        as_received(&payload.headless_callback_url, &model.headless_callback_url);
+    if let (Some(raw), Some(parsed)) = (&payload.success_redirect_url, &model.success_redirect_url)
+    {
+        auth.success_redirect_url = Some(as_received(raw, parsed));
+    }
+    if let Some(raw) = payload.callback_urls.as_ref() {
+        if raw.len() == model.callback_urls.len() {
+            auth.callback_urls = raw
+                .iter()
+                .zip(&model.callback_urls)
+                .map(|(raw, parsed)| as_received(raw, parsed))
+                .collect();
+        }
+    }
+    let admin_url = server
+        .admin_url
+        .as_ref()
+        .map(|parsed| match &payload.admin_url {
+            Some(raw) => as_received(raw, parsed),
+            None => url_to_wire(parsed),
+        });
     Ok(StoredRow {
-        auth_config: serde_json::to_string(&server.auth.to_stored()).map_err(json)?,
+        auth_config: auth.to_json().map_err(json)?,
         token,
-        url: url.as_str().to_owned(),
-        admin_url: server.admin_url.as_ref().map(|u| u.as_str().to_owned()),
+        url: url_to_wire(url),
+        admin_url,
         version: SDK_VERSION.to_owned(),
         cluster_name,
         org_name,
         clusters: StoredCluster::list_to_json(&clusters).map_err(json)?,
     })
+}
+
+/// `str(URL(raw))`: the text as received when it is the URL the model holds,
+/// else the model's URL written the yarl way.
+fn as_received(raw: &str, parsed: &Url) -> String {
+    match Url::parse(raw) {
+        Ok(url) if &url == parsed => raw.to_owned(),
+        _ => url_to_wire(parsed),
+    }
 }
 
 fn parts_from_row(path: &Path, row: StoredRow) -> Result<ConfigParts, ConfigError> {
@@ -197,5 +265,76 @@ fn expand_home(path: &Path) -> PathBuf {
     match std::env::var_os("HOME") {
         Some(home) if !home.is_empty() => PathBuf::from(home).join(rest),
         _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use neuro_types::wire::ServerConfigPayload;
+
+    /// A `/config` answer with two clusters, orgs, every preset shape and a
+    /// non-ASCII string.
+    const SERVER_CONFIG: &str = r#"{"authorized": true,
+     "auth_url": "https://auth.example/authorize", "token_url": "https://auth.example/oauth/token",
+     "logout_url": "https://auth.example/v2/logout", "client_id": "CID", "audience": "https://platform.example/Ünï",
+     "headless_callback_url": "https://platform.example/oauth/show-code",
+     "callback_urls": ["http://127.0.0.1:54540", "http://127.0.0.1:54541"],
+     "admin_url": "https://admin.example",
+     "clusters": [
+      {"name": "first", "orgs": ["myorg", null],
+       "registry_url": "https://registry.first.example/", "storage_url": "http://host/storage",
+       "users_url": "https://first.example/users", "monitoring_url": "https://first.example/jobs",
+       "secrets_url": "https://first.example/secrets", "disks_url": "https://first.example/disk",
+       "buckets_url": "https://first.example/buckets",
+       "resource_presets": [
+         {"name": "cpu-small", "credits_per_hour": "1.5", "cpu": 0.5, "memory": 2147483648},
+         {"name": "gpu-k80", "credits_per_hour": "10", "cpu": 4.0, "memory": 17179869184, "gpu": 1,
+          "gpu_model": "nvidia-tesla-k80", "scheduler_enabled": true, "preemptible_node": true},
+         {"name": "tpu", "cpu": 0.0001, "memory": 1048576, "tpu": {"type": "v2-8", "software_version": "1.14"}}]},
+      {"name": "second", "registry_url": "https://registry.second.example", "storage_url": "http://host/storage2",
+       "users_url": "https://second.example/users", "monitoring_url": "https://second.example/jobs",
+       "secrets_url": "https://second.example/secrets", "disks_url": "https://second.example/disk",
+       "buckets_url": "https://second.example/buckets", "resource_presets": []}]}"#;
+
+    #[test]
+    fn login_row_is_what_the_python_cli_stores() {
+        let payload: ServerConfigPayload = serde_json::from_str(SERVER_CONFIG).unwrap();
+        let server = ServerConfig::from_payload(&payload).unwrap();
+        let url = Url::parse("http://host:1234").unwrap();
+        let row = stored_row(
+            Path::new("/cfg"),
+            &url,
+            &server,
+            &payload,
+            AuthToken::non_expiring("t"),
+        )
+        .unwrap();
+        // Expected values: neuro-sdk 22.7.1 `_serialize_auth_config`,
+        // `_serialize_clusters` and `str(URL)` on the same answer.
+        assert_eq!(
+            row.auth_config,
+            r#"{"auth_url": "https://auth.example/authorize", "token_url": "https://auth.example/oauth/token", "logout_url": "https://auth.example/v2/logout", "client_id": "CID", "audience": "https://platform.example/\u00dcn\u00ef", "headless_callback_url": "https://platform.example/oauth/show-code", "success_redirect_url": null, "callback_urls": ["http://127.0.0.1:54540", "http://127.0.0.1:54541"]}"#
+        );
+        assert_eq!(
+            row.clusters,
+            r#"[{"name": "first", "orgs": ["myorg", null], "registry_url": "https://registry.first.example/", "storage_url": "http://host/storage", "users_url": "https://first.example/users", "monitoring_url": "https://first.example/jobs", "secrets_url": "https://first.example/secrets", "disks_url": "https://first.example/disk", "buckets_url": "https://first.example/buckets", "presets": [{"name": "cpu-small", "credits_per_hour": "1.5", "cpu": 0.5, "memory": 2147483648, "gpu": null, "gpu_model": null, "tpu_type": null, "tpu_software_version": null, "scheduler_enabled": false, "preemptible_node": false}, {"name": "gpu-k80", "credits_per_hour": "10", "cpu": 4.0, "memory": 17179869184, "gpu": 1, "gpu_model": "nvidia-tesla-k80", "tpu_type": null, "tpu_software_version": null, "scheduler_enabled": true, "preemptible_node": true}, {"name": "tpu", "credits_per_hour": "0", "cpu": 0.0001, "memory": 1048576, "gpu": null, "gpu_model": null, "tpu_type": "v2-8", "tpu_software_version": "1.14", "scheduler_enabled": false, "preemptible_node": false}]}, {"name": "second", "orgs": [null], "registry_url": "https://registry.second.example", "storage_url": "http://host/storage2", "users_url": "https://second.example/users", "monitoring_url": "https://second.example/jobs", "secrets_url": "https://second.example/secrets", "disks_url": "https://second.example/disk", "buckets_url": "https://second.example/buckets", "presets": []}]"#
+        );
+        assert_eq!(row.url, "http://host:1234");
+        assert_eq!(row.admin_url.as_deref(), Some("https://admin.example"));
+        assert_eq!(row.version, "22.7.1");
+        // The first cluster and its first org become current.
+        assert_eq!(row.cluster_name.as_deref(), Some("first"));
+        assert_eq!(row.org_name.as_deref(), Some("myorg"));
+        assert_eq!(row.token.refresh_token, "");
+        let expected = crate::token::unix_now() + 94_608_000.0 * 0.75;
+        assert!((row.token.expiration_time - expected).abs() < 60.0);
+
+        // The row reads back into the same clusters.
+        let parts = parts_from_row(Path::new("/cfg"), row).unwrap();
+        assert_eq!(parts.clusters, server.clusters);
+        assert_eq!(parts.auth, server.auth);
     }
 }

@@ -18,6 +18,17 @@ pub async fn fetch_server_config(
     api_url: &Url,
     token: Option<&str>,
 ) -> Result<ServerConfig, ConfigError> {
+    let payload = fetch_server_config_payload(transport, api_url, token).await?;
+    server_config_from_payload(&payload)
+}
+
+/// The answer of `GET {api_url}/config` as received, after the status and
+/// `authorized` checks.
+pub(crate) async fn fetch_server_config_payload(
+    transport: &Transport,
+    api_url: &Url,
+    token: Option<&str>,
+) -> Result<ServerConfigPayload, ConfigError> {
     let url = join_path(api_url, "config").map_err(|e| ConfigError::InvalidUrl {
         url: api_url.to_string(),
         reason: e.to_string(),
@@ -35,7 +46,14 @@ pub async fn fetch_server_config(
     if token.is_some() && !payload.authorized {
         return Err(ConfigError::NotAuthorized);
     }
-    ServerConfig::from_payload(&payload).map_err(|e| ConfigError::InvalidServerConfig {
+    Ok(payload)
+}
+
+/// The model of a `/config` answer.
+pub(crate) fn server_config_from_payload(
+    payload: &ServerConfigPayload,
+) -> Result<ServerConfig, ConfigError> {
+    ServerConfig::from_payload(payload).map_err(|e| ConfigError::InvalidServerConfig {
         reason: e.to_string(),
     })
 }

@@ -2,7 +2,7 @@
 //! that a login made by either client serves both.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use neuro_types::wire::stored_config::MAIN_TABLE_SQL;
@@ -53,9 +53,10 @@ pub fn db_path(dir: &Path) -> PathBuf {
     dir.join(DB_FILE)
 }
 
-/// Whether a config database exists in `dir`.
+/// Whether a config database exists in `dir` (anything named `db` counts, as for
+/// the Python CLI, so a login never writes over it).
 pub fn is_present(dir: &Path) -> bool {
-    db_path(dir).is_file()
+    db_path(dir).exists()
 }
 
 /// Reads the newest row of the `main` table after the checks the Python CLI
@@ -175,7 +176,13 @@ pub fn remove(dir: &Path) -> Result<(), ConfigError> {
 }
 
 fn open_rw(dir: &Path) -> Result<Connection, ConfigError> {
-    fs::create_dir_all(dir).map_err(|e| ConfigError::io(dir, e))?;
+    // Created 0700 at once (no window with the umask's bits), then fixed in case
+    // it already existed.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| ConfigError::io(dir, e))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
         .map_err(|e| ConfigError::io(dir, e))?;
     let file = db_path(dir);
@@ -208,4 +215,90 @@ fn check_mode(path: &Path, expected: u32) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn row(cluster: &str) -> StoredRow {
+        StoredRow {
+            auth_config: "{}".into(),
+            token: AuthToken {
+                token: "t".into(),
+                expiration_time: 1.5e9,
+                refresh_token: String::new(),
+            },
+            url: "http://h/api/v1".into(),
+            admin_url: None,
+            version: "22.7.1".into(),
+            cluster_name: Some(cluster.into()),
+            org_name: None,
+            clusters: "[]".into(),
+        }
+    }
+
+    #[test]
+    fn load_checks_modes_schema_and_takes_the_newest_row() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cfg");
+        save(&dir, &row("saved")).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&db_path(&dir)), 0o600);
+        assert!(is_present(&dir));
+        assert_eq!(load(&dir).unwrap(), row("saved"));
+
+        // Rows are read by timestamp, not by insertion order.
+        let conn = Connection::open(db_path(&dir)).unwrap();
+        conn.execute(
+            "INSERT INTO main (auth_config, token, expiration_time, refresh_token, url, \
+             version, cluster_name, clusters, timestamp) \
+             VALUES ('{}', 't', 0, '', 'u', 'v', 'older', '[]', 1.0)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(load(&dir).unwrap().cluster_name.as_deref(), Some("saved"));
+        conn.execute(
+            "UPDATE main SET timestamp = 1e12 WHERE cluster_name = 'older'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(load(&dir).unwrap().cluster_name.as_deref(), Some("older"));
+
+        // Loose permission bits are refused, on the directory and on the file.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+        assert!(matches!(
+            load(&dir),
+            Err(ConfigError::Permissions {
+                expected: 0o700,
+                ..
+            })
+        ));
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+        fs::set_permissions(db_path(&dir), fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            load(&dir),
+            Err(ConfigError::Permissions {
+                expected: 0o600,
+                ..
+            })
+        ));
+        fs::set_permissions(db_path(&dir), fs::Permissions::from_mode(0o600)).unwrap();
+
+        // Any other `main` schema is malformed.
+        conn.execute_batch(
+            "DROP TABLE main; CREATE TABLE main (auth_config TEXT, token TEXT, \
+             expiration_time REAL, refresh_token TEXT, url TEXT, admin_url TEXT, version TEXT, \
+             cluster_name TEXT, clusters TEXT, timestamp REAL)",
+        )
+        .unwrap();
+        assert!(matches!(load(&dir), Err(ConfigError::Malformed { .. })));
+
+        remove(&dir).unwrap();
+        assert!(!dir.exists());
+        assert!(matches!(load(&dir), Err(ConfigError::NotFound { .. })));
+    }
 }

@@ -209,6 +209,13 @@ impl RequestBuilder {
             self.is_json,
         )
         .await?;
+        // hyper sends no `Content-Length` for an empty body; aiohttp sends
+        // `Content-Length: 0` (an empty storage CREATE, for one), and so do we.
+        if let Body::Bytes(bytes) = &self.body {
+            if !headers.contains_key(header::CONTENT_LENGTH) {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            }
+        }
 
         let mut method = self.method.clone();
         let mut url = self.url.clone();

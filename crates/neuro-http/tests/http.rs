@@ -174,6 +174,28 @@ async fn post_without_body_is_octet_stream() {
 }
 
 #[tokio::test]
+async fn empty_bytes_body_has_content_length_zero() {
+    let base = serve().await;
+    for body in [&b""[..], &b"abc"[..]] {
+        let v: Value = transport()
+            .put(base.join("echo").unwrap())
+            .body_bytes(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            header(&v, "content-length"),
+            Some(body.len().to_string()),
+            "{v}"
+        );
+        assert_eq!(header(&v, "transfer-encoding"), None);
+    }
+}
+
+#[tokio::test]
 async fn error_statuses_are_mapped() {
     let base = serve().await;
     let t = transport();

@@ -1,7 +1,6 @@
 //! [`JobFilter`]: the query of `GET jobs`.
 
 use neuro_types::jobs::JobStatus;
-use neuro_types::wire::serde_util::iso8601;
 use time::OffsetDateTime;
 
 /// Which jobs [`Jobs::list`](crate::Jobs::list) returns. The default lists every
@@ -125,10 +124,10 @@ impl JobFilter {
             q.push(("tag", tag.clone()));
         }
         if let Some(since) = self.since {
-            q.push(("since", iso8601::format(since)));
+            q.push(("since", python_isoformat(since)));
         }
         if let Some(until) = self.until {
-            q.push(("until", iso8601::format(until)));
+            q.push(("until", python_isoformat(until)));
         }
         let cluster = self
             .cluster_name
@@ -149,6 +148,36 @@ impl JobFilter {
         q.push(("logs_removed", python_bool(self.logs_removed).to_owned()));
         q
     }
+}
+
+/// `datetime.isoformat()` of an aware datetime, which the SDK sends as is: the
+/// time in its own offset, microseconds only when non-zero, and the offset as
+/// `+HH:MM` (`+HH:MM:SS` when it has seconds).
+fn python_isoformat(value: OffsetDateTime) -> String {
+    let mut text = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        value.year(),
+        u8::from(value.month()),
+        value.day(),
+        value.hour(),
+        value.minute(),
+        value.second()
+    );
+    if value.microsecond() != 0 {
+        text.push_str(&format!(".{:06}", value.microsecond()));
+    }
+    let offset = value.offset();
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    let (h, m, s) = offset.as_hms();
+    text.push_str(&format!(
+        "{sign}{:02}:{:02}",
+        h.unsigned_abs(),
+        m.unsigned_abs()
+    ));
+    if s != 0 {
+        text.push_str(&format!(":{:02}", s.unsigned_abs()));
+    }
+    text
 }
 
 fn python_bool(value: bool) -> &'static str {
@@ -209,5 +238,20 @@ mod tests {
         );
         assert_eq!(q[5].1, "2022-01-01T00:00:00+00:00");
         assert_eq!(q[6].1, "c2");
+    }
+
+    #[test]
+    fn since_and_until_keep_their_offset() {
+        // Python: datetime(2022, 1, 1, 3, 0, tzinfo=timezone(timedelta(hours=3))).isoformat()
+        let since = time::macros::datetime!(2022-01-01 3:00 +03:00);
+        let until = time::macros::datetime!(2022-06-30 23:59:59.123456 -05:30);
+        let q = JobFilter::default().since(since).until(until).query("c");
+        assert_eq!(q[0], ("since", "2022-01-01T03:00:00+03:00".to_owned()));
+        assert_eq!(
+            q[1],
+            ("until", "2022-06-30T23:59:59.123456-05:30".to_owned())
+        );
+        let odd = time::macros::datetime!(2022-01-01 0:00 +01:02:03);
+        assert_eq!(python_isoformat(odd), "2022-01-01T00:00:00+01:02:03");
     }
 }

@@ -111,7 +111,7 @@ fn auth_config_json(settings: &Settings) -> Result<String, ClientConfigError> {
         success_redirect_url: cfg.success_redirect_url,
         callback_urls: cfg.callback_urls.unwrap_or_default(),
     };
-    Ok(serde_json::to_string(&stored)?)
+    Ok(stored.to_json()?)
 }
 
 /// The stored `clusters` JSON array; presets under `presets` with flat TPU keys.

@@ -3,13 +3,20 @@
 use crate::StorageError;
 
 /// The `Range` header for a read from `offset` of at most `size` bytes, or `None`
-/// when the whole file is read.
-pub(crate) fn range_header(offset: u64, size: Option<u64>) -> Option<String> {
-    match size {
-        Some(size) if size > 0 => Some(format!("bytes={offset}-{}", offset + size - 1)),
+/// when the whole file is read. A range that ends past `u64::MAX` is refused.
+pub(crate) fn range_header(offset: u64, size: Option<u64>) -> Result<Option<String>, StorageError> {
+    Ok(match size {
+        Some(size) if size > 0 => {
+            let last = offset.checked_add(size - 1).ok_or_else(|| {
+                StorageError::InvalidArgument(format!(
+                    "a read of {size} bytes at offset {offset} ends past the largest offset"
+                ))
+            })?;
+            Some(format!("bytes={offset}-{last}"))
+        }
         _ if offset > 0 => Some(format!("bytes={offset}-")),
         _ => None,
-    }
+    })
 }
 
 /// Checks a partial answer's `Content-Range: bytes a-b/total`: it must be present,
@@ -41,10 +48,20 @@ mod tests {
 
     #[test]
     fn range_header_table() {
-        assert_eq!(range_header(0, None), None);
-        assert_eq!(range_header(5, None).as_deref(), Some("bytes=5-"));
-        assert_eq!(range_header(0, Some(10)).as_deref(), Some("bytes=0-9"));
-        assert_eq!(range_header(3, Some(4)).as_deref(), Some("bytes=3-6"));
+        let h = |offset, size| range_header(offset, size).ok().flatten();
+        assert_eq!(h(0, None), None);
+        assert_eq!(h(5, None).as_deref(), Some("bytes=5-"));
+        assert_eq!(h(0, Some(10)).as_deref(), Some("bytes=0-9"));
+        assert_eq!(h(3, Some(4)).as_deref(), Some("bytes=3-6"));
+        assert_eq!(
+            h(u64::MAX - 1, Some(2)).as_deref(),
+            Some("bytes=18446744073709551614-18446744073709551615")
+        );
+        // Used to overflow (a panic in debug builds).
+        assert!(matches!(
+            range_header(u64::MAX, Some(2)),
+            Err(StorageError::InvalidArgument(_))
+        ));
     }
 
     #[test]

@@ -9,13 +9,34 @@ use neuro_types::uri::{normalize_uri, parent, storage_path, Scheme, UriInput};
 use neuro_types::wire::{
     DeleteEventPayload, DiskUsagePayload, FileStatusEnvelope, FileStatusesEnvelope,
 };
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use url::Url;
 
 use crate::range::{check_content_range, range_header};
 use crate::StorageError;
 
 const NDJSON: &str = "application/x-ndjson";
+
+/// Bytes that yarl's `URL / name` escapes in a path segment: all but the
+/// unreserved characters, the sub-delimiters, `:` and `@`.
+const YARL_PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 
 /// The Storage API of one logged-in client. Cheap to clone.
 ///
@@ -212,7 +233,12 @@ impl Storage {
                 "cannot write an empty chunk".into(),
             ));
         }
-        let last = offset + data.len() as u64 - 1;
+        let last = offset.checked_add(data.len() as u64 - 1).ok_or_else(|| {
+            StorageError::InvalidArgument(format!(
+                "a write of {} bytes at offset {offset} ends past the largest offset",
+                data.len()
+            ))
+        })?;
         self.op(Method::PATCH, uri, "WRITE")?
             .header(header::CONTENT_RANGE, format!("bytes {offset}-{last}/*"))
             .read_timeout(None)
@@ -252,8 +278,8 @@ impl Storage {
         if size == Some(0) {
             return Ok(futures::stream::empty().boxed());
         }
+        let range = range_header(offset, size)?;
         let mut request = self.op(Method::GET, uri, "OPEN")?.read_timeout(None);
-        let range = range_header(offset, size);
         if let Some(range) = &range {
             request = request.header(header::RANGE, range.clone());
         }
@@ -348,7 +374,8 @@ impl Storage {
             .map(str::to_owned)
             .or_else(|| self.config.org_name().map(str::to_owned));
         let mut text = format!("storage://{cluster}/");
-        if let Some(org) = &org {
+        // As in the SDK (`if org_name:`), an empty org name means no org.
+        if let Some(org) = org.as_deref().filter(|o| !o.is_empty()) {
             text.push_str(org);
             text.push('/');
         }
@@ -370,11 +397,26 @@ impl Storage {
 
     /// The storage service URL of a normalized storage URI:
     /// `storage_url/<path without leading slash>`, no query.
+    ///
+    /// Each segment is decoded and escaped again as yarl does (wire-protocol-data
+    /// §2.1), so the request path is the Python SDK's whatever the URI's own
+    /// encoding: `a b` → `a%20b`, `100%` → `100%25`, `é` → `%C3%A9`, `[x]` →
+    /// `%5Bx%5D`, and a `\` stays inside its segment as `%5C`.
     pub(crate) fn storage_url(&self, uri: &Url) -> Result<Url, StorageError> {
         let cluster = self.config.cluster(Some(cluster_of(uri)?))?;
         let mut url = cluster.storage_url.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}/{}", storage_path(uri)));
+        let mut path = url.path().trim_end_matches('/').to_owned();
+        for segment in storage_path(uri).split('/') {
+            let decoded: Vec<u8> = percent_decode_str(segment).collect();
+            if decoded == b"." || decoded == b".." {
+                return Err(StorageError::InvalidArgument(format!(
+                    "{uri}: `.` and `..` are not allowed in storage paths"
+                )));
+            }
+            path.push('/');
+            path.extend(percent_encode(&decoded, YARL_PATH_SEGMENT));
+        }
+        url.set_path(&path);
         url.set_query(None);
         Ok(url)
     }

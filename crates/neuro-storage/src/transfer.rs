@@ -9,7 +9,7 @@ use neuro_types::uri::{parent, UriInput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-use crate::retry::{with_retries, ATTEMPTS};
+use crate::retry::{with_retries, Retries};
 use crate::{Storage, StorageError};
 
 /// Size of each chunk read from a local file and sent in one request.
@@ -78,25 +78,22 @@ impl Storage {
             .await
             .map_err(|e| StorageError::local(dst, e))?;
         let mut pos: u64 = 0;
-        let mut attempt = 1;
+        let mut retries = Retries::default();
         while pos < size {
+            retries.start_attempt();
             match self.download_from(&src, pos, &mut file, dst).await {
                 // An attempt that ends cleanly ends the download, as in the SDK.
                 Ok(_) => break,
-                Err((received, StorageError::Http(e)))
-                    if e.is_retryable_transport() && (received > 0 || attempt < ATTEMPTS) =>
-                {
-                    if received > 0 {
-                        attempt = 1;
-                    } else {
-                        attempt += 1;
-                    }
+                Err((received, StorageError::Http(e))) if e.is_retryable_transport() => {
                     pos += received;
+                    if received > 0 {
+                        retries.reset();
+                    }
+                    let Some(pause) = retries.pause_after_failure() else {
+                        return Err(StorageError::Http(e));
+                    };
                     tracing::info!("download: {e}. Retry...");
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        100 * u64::from(attempt.min(ATTEMPTS)),
-                    ))
-                    .await;
+                    tokio::time::sleep(pause).await;
                 }
                 Err((_, e)) => return Err(e),
             }

@@ -141,9 +141,21 @@ impl StoredCluster {
         serde_json::from_str(text)
     }
 
-    /// Writes the `clusters` column.
+    /// Writes the `clusters` column, formatted as Python's `json.dumps` formats it.
     pub fn list_to_json(clusters: &[StoredCluster]) -> Result<String, serde_json::Error> {
-        serde_json::to_string(clusters)
+        super::pyjson::to_string(clusters)
+    }
+}
+
+impl StoredAuthConfig {
+    /// Reads the `auth_config` column.
+    pub fn from_json(text: &str) -> Result<StoredAuthConfig, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Writes the `auth_config` column, formatted as Python's `json.dumps` formats it.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        super::pyjson::to_string(self)
     }
 }
 
