@@ -401,6 +401,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn error_line_errno_gives_the_io_kind() {
+        // A recursive DELETE of the storage service failing half-way.
+        let got = values(&[
+            b"{\"path\": \"/a/x\", \"is_dir\": false}\r\n",
+            b"{\"error\": \"Permission denied\", \"errno\": \"EACCES\"}\r\n",
+            b"{\"path\": \"/a\", \"is_dir\": true}\r\n",
+        ])
+        .await;
+        assert_eq!(got.len(), 2);
+        let err = got[1].as_ref().unwrap_err();
+        assert_eq!(
+            err.io_error_kind(),
+            Some(std::io::ErrorKind::PermissionDenied)
+        );
+        let got = values(&[b"{\"error\": \"gone\", \"errno\": \"ENOENT\"}\n"]).await;
+        assert!(got[0].as_ref().unwrap_err().is_not_found());
+        // Without an errno (absent or null) the line is no OS error.
+        for line in [
+            &b"{\"error\": \"no errno\"}\n"[..],
+            b"{\"error\": \"odd\", \"errno\": null}\n",
+        ] {
+            let got = values(&[line]).await;
+            match &got[..] {
+                [Err(err @ Error::Ndjson { errno: None, .. })] => {
+                    assert_eq!(err.io_error_kind(), None);
+                    assert!(!err.is_not_found());
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn error_line_even_if_t_would_accept_it() {
         #[derive(Deserialize, Debug)]
         struct Loose {

@@ -71,6 +71,7 @@ mod tests {
         assert!(check_content_range(Some("bytes 4-5/10"), 3).is_err());
         assert!(check_content_range(Some("bytes 5-3/10"), 5).is_err());
         assert!(check_content_range(Some("bytes */10"), 0).is_err());
+        assert!(check_content_range(Some("bytes 5-6"), 5).is_err());
         assert!(check_content_range(None, 0).is_err());
         assert!(check_content_range(Some("items 3-5/10"), 3).is_err());
     }

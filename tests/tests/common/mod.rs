@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 pub mod proxy;
+pub mod recorder;
 
 use neuro_local::{LocalPlatform, RunningPlatform};
 use neuro_sdk::{Client, Factory, JobDescription};
