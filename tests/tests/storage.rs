@@ -28,6 +28,11 @@ fn content(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// The error has the I/O kind `kind`.
+fn assert_kind(err: &StorageError, kind: ErrorKind) {
+    assert_eq!(err.io_error_kind(), Some(kind), "{err:?}");
+}
+
 async fn read_all(env: &Env, uri: &str, offset: u64, size: Option<u64>) -> Vec<u8> {
     let chunks: Vec<Bytes> = env
         .client
@@ -204,11 +209,7 @@ async fn mkdir_list_stat_and_names() {
         .mkdir("storage:tree/sub", false, false)
         .await
         .unwrap_err();
-    assert_eq!(
-        err.io_error_kind(),
-        Some(ErrorKind::AlreadyExists),
-        "{err:?}"
-    );
+    assert_kind(&err, ErrorKind::AlreadyExists);
     storage
         .mkdir("storage:tree/sub", false, true)
         .await
@@ -217,16 +218,12 @@ async fn mkdir_list_stat_and_names() {
         .mkdir("storage:a/b/c", false, false)
         .await
         .unwrap_err();
-    assert_eq!(err.io_error_kind(), Some(ErrorKind::NotFound), "{err:?}");
+    assert_kind(&err, ErrorKind::NotFound);
     let err = storage
         .mkdir("storage:tree/plain", true, true)
         .await
         .unwrap_err();
-    assert_eq!(
-        err.io_error_kind(),
-        Some(ErrorKind::AlreadyExists),
-        "{err:?}"
-    );
+    assert_kind(&err, ErrorKind::AlreadyExists);
 
     // Listing a file is an OS error carried over the wire.
     let err = storage
@@ -234,11 +231,7 @@ async fn mkdir_list_stat_and_names() {
         .try_collect::<Vec<_>>()
         .await
         .unwrap_err();
-    assert_eq!(
-        err.io_error_kind(),
-        Some(ErrorKind::NotADirectory),
-        "{err:?}"
-    );
+    assert_kind(&err, ErrorKind::NotADirectory);
 
     let usage = storage.disk_usage(None, None).await.unwrap();
     assert!(usage.total > 0 && usage.total >= usage.free);
@@ -257,11 +250,7 @@ async fn rm_and_mv() {
             .unwrap();
     }
     let err = storage.rm("storage:d", false).await.unwrap_err();
-    assert_eq!(
-        err.io_error_kind(),
-        Some(ErrorKind::IsADirectory),
-        "{err:?}"
-    );
+    assert_kind(&err, ErrorKind::IsADirectory);
 
     storage.mv("storage:d/x", "storage:d/z").await.unwrap();
     assert!(storage

@@ -88,11 +88,10 @@ async fn create_write_open() {
         std::fs::read(e.root().join("conf/f.txt")).unwrap(),
         b"01abc56789XY"
     );
-    let r =
-        e.c.req(
+    let r = e
+        .req(
             Method::PATCH,
-            &st("alice/conf/none?op=WRITE"),
-            Some(&e.t),
+            "alice/conf/none?op=WRITE",
             &[("Content-Range", "bytes 0-0/*")],
             "x",
         )
@@ -142,9 +141,7 @@ async fn create_write_open() {
     assert!(r.body.is_empty());
 
     // HEAD
-    let r =
-        e.c.req(Method::HEAD, &st("alice/conf/f.txt"), Some(&e.t), &[], "")
-            .await;
+    let r = e.req(Method::HEAD, "alice/conf/f.txt", &[], "").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.is_empty());
     assert_eq!(r.header("content-length"), Some("12"));
@@ -334,14 +331,7 @@ async fn home_directory_and_cluster_root() {
 
     // bob's tree exists but alice must not see it
     let bob = e.p.create_user("bob").await.unwrap();
-    e.c.req(
-        Method::PUT,
-        &st("bob/secret?op=CREATE"),
-        Some(&bob),
-        &[],
-        "s",
-    )
-    .await;
+    e.create_as(&bob, "bob/secret", "s").await;
     let r = e.c.get(&st("?op=LISTSTATUS"), &e.t).await;
     assert_eq!(r.status, StatusCode::OK);
     let names: Vec<_> = r.json()["FileStatuses"]["FileStatus"]
@@ -445,11 +435,10 @@ async fn delete() {
     assert_eq!(r.ndjson(), [json!({"path": "/alice/f", "is_dir": false})]);
     // without NDJSON
     e.put("alice/f2", "CREATE", b"f").await;
-    let r =
-        e.c.req(
+    let r = e
+        .req(
             Method::DELETE,
-            &st("alice/f2?op=DELETE&recursive=false"),
-            Some(&e.t),
+            "alice/f2?op=DELETE&recursive=false",
             &[],
             "",
         )

@@ -5,7 +5,7 @@
 mod common;
 
 use common::storage_env::{assert_text, env};
-use common::{raw, raw_get, raw_status, st};
+use common::{raw, raw_get, raw_status};
 use http::{Method, StatusCode};
 use serde_json::json;
 
@@ -13,14 +13,7 @@ use serde_json::json;
 async fn other_users_paths_are_not_found() {
     let e = env().await;
     let bob = e.p.create_user("bob").await.unwrap();
-    e.c.req(
-        Method::PUT,
-        &st("bob/secret?op=CREATE"),
-        Some(&bob),
-        &[],
-        "s",
-    )
-    .await;
+    e.create_as(&bob, "bob/secret", "s").await;
     for (method, path) in [
         (Method::GET, "bob?op=LISTSTATUS"),
         (Method::GET, "bob/secret?op=OPEN"),
@@ -34,16 +27,15 @@ async fn other_users_paths_are_not_found() {
         ),
         (Method::GET, "admin?op=LISTSTATUS"),
     ] {
-        let r = e.c.req(method, &st(path), Some(&e.t), &[], "x").await;
+        let r = e.req(method, path, &[], "x").await;
         assert_text(&r, 404, "404: Not Found");
     }
     // moving one's own file into someone else's tree
     e.put("alice/mine", "CREATE", b"m").await;
-    let r =
-        e.c.req(
+    let r = e
+        .req(
             Method::POST,
-            &st("alice/mine?op=RENAME&destination=/bob/mine"),
-            Some(&e.t),
+            "alice/mine?op=RENAME&destination=/bob/mine",
             &[],
             "",
         )
@@ -59,14 +51,7 @@ async fn other_users_paths_are_not_found() {
 async fn traversal_is_rejected() {
     let e = env().await;
     let bob = e.p.create_user("bob").await.unwrap();
-    e.c.req(
-        Method::PUT,
-        &st("bob/secret?op=CREATE"),
-        Some(&bob),
-        &[],
-        "bobsecret",
-    )
-    .await;
+    e.create_as(&bob, "bob/secret", "bobsecret").await;
     // a secret right next to the storage dir
     std::fs::write(e.p.data_dir().join("outside.txt"), "outside").unwrap();
     e.put("alice/ok.txt", "CREATE", b"fine").await;
@@ -160,11 +145,10 @@ async fn symlinks_do_not_escape() {
         e.put("alice/out/newdir", "MKDIRS", b"").await.status,
         StatusCode::NOT_FOUND
     );
-    let r =
-        e.c.req(
+    let r = e
+        .req(
             Method::PATCH,
-            &st("alice/sec?op=WRITE"),
-            Some(&e.t),
+            "alice/sec?op=WRITE",
             &[("Content-Range", "bytes 0-0/*")],
             "X",
         )

@@ -23,6 +23,30 @@ pub async fn env() -> Env {
 }
 
 impl Env {
+    /// Any request as alice: `target` is the storage path with its query.
+    pub async fn req(
+        &self,
+        method: Method,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: &'static str,
+    ) -> Resp {
+        self.c
+            .req(method, &st(target), Some(&self.t), headers, body)
+            .await
+    }
+    /// Creates `path` with `body` as the user holding `token`.
+    pub async fn create_as(&self, token: &str, path: &str, body: &'static str) -> Resp {
+        self.c
+            .req(
+                Method::PUT,
+                &format!("{}?op=CREATE", st(path)),
+                Some(token),
+                &[],
+                body,
+            )
+            .await
+    }
     pub async fn put(&self, path: &str, op: &str, body: &'static [u8]) -> Resp {
         self.c
             .req(

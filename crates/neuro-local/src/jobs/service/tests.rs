@@ -26,6 +26,19 @@ fn fixture() -> Fixture {
     }
 }
 
+impl Fixture {
+    /// A service with [`fast`] timings on this fixture's data dir.
+    fn fast_service(&self) -> JobService {
+        JobService::with_timing(self.settings.clone(), self.db.clone(), fast()).unwrap()
+    }
+
+    /// Submits a `cpu-small` job of alice's with `extra` body fields.
+    async fn submit(&self, service: &JobService, extra: serde_json::Value) -> JobPayload {
+        let s = submission(&self.settings, extra);
+        service.submit("alice", s, None).await.unwrap()
+    }
+}
+
 fn fast() -> Timing {
     Timing {
         kill_grace: Duration::from_millis(500),
@@ -64,12 +77,13 @@ fn reasons(job: &JobPayload) -> Vec<(String, String)> {
 #[tokio::test]
 async fn life_span_ends_the_job() {
     let f = fixture();
-    let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
-    let s = submission(
-        &f.settings,
-        json!({"command": "sleep 30", "max_run_time_minutes": 1}),
-    );
-    let job = service.submit("alice", s, None).await.unwrap();
+    let service = f.fast_service();
+    let job = f
+        .submit(
+            &service,
+            json!({"command": "sleep 30", "max_run_time_minutes": 1}),
+        )
+        .await;
     let started = std::time::Instant::now();
     let job = wait_finished(&service, &job.id).await;
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -81,12 +95,13 @@ async fn life_span_ends_the_job() {
 #[tokio::test]
 async fn bumped_life_span_is_applied_to_a_running_job() {
     let f = fixture();
-    let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
-    let s = submission(
-        &f.settings,
-        json!({"command": "sleep 30", "max_run_time_minutes": 1}),
-    );
-    let job = service.submit("alice", s, None).await.unwrap();
+    let service = f.fast_service();
+    let job = f
+        .submit(
+            &service,
+            json!({"command": "sleep 30", "max_run_time_minutes": 1}),
+        )
+        .await;
     service
         .update_life_span("alice", &job.id, LifeSpanChange::Add(4))
         .await
@@ -107,7 +122,7 @@ async fn bumped_life_span_is_applied_to_a_running_job() {
 #[tokio::test]
 async fn restarts_are_counted_and_bounded() {
     let f = fixture();
-    let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+    let service = f.fast_service();
     let s = submission(
         &f.settings,
         json!({"command": "sh -c 'echo run; exit 7'", "restart_policy": "on-failure"}),
@@ -125,11 +140,12 @@ async fn restarts_are_counted_and_bounded() {
     let log = std::fs::read_to_string(service.log_path(&job.id)).unwrap();
     assert_eq!(log, "run\n".repeat(MAX_RESTARTS as usize + 1));
     // on-failure does not restart a success.
-    let s = submission(
-        &f.settings,
-        json!({"command": "true", "restart_policy": "on-failure"}),
-    );
-    let ok = service.submit("alice", s, None).await.unwrap();
+    let ok = f
+        .submit(
+            &service,
+            json!({"command": "true", "restart_policy": "on-failure"}),
+        )
+        .await;
     let ok = wait_finished(&service, &ok.id).await;
     assert_eq!((ok.status.as_str(), ok.history.restarts), ("succeeded", 0));
     assert_eq!(ok.history.reason, reason::COMPLETED);
@@ -144,11 +160,12 @@ async fn kill_during_restart_backoff() {
         ..fast()
     };
     let service = JobService::with_timing(f.settings.clone(), f.db.clone(), timing).unwrap();
-    let s = submission(
-        &f.settings,
-        json!({"command": "exit 1", "restart_policy": "always"}),
-    );
-    let job = service.submit("alice", s, None).await.unwrap();
+    let job = f
+        .submit(
+            &service,
+            json!({"command": "exit 1", "restart_policy": "always"}),
+        )
+        .await;
     for _ in 0..100 {
         let logs = service.get("alice", &job.id).await.unwrap();
         if logs.statuses.len() >= 2 {
@@ -169,7 +186,7 @@ async fn kill_during_restart_backoff() {
 #[tokio::test]
 async fn schedule_timeout_fails_a_job_that_cannot_fit() {
     let f = fixture();
-    let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+    let service = f.fast_service();
     let body = json!({"cluster_name": "default", "schedule_timeout": 1.0,
         "container": {"image": "ubuntu", "command": "true",
                       "resources": {"cpu": f.settings.total_cpu * 4.0, "memory": 1 << 26}}});
@@ -200,13 +217,12 @@ async fn schedule_timeout_fails_a_job_that_cannot_fit() {
 #[tokio::test]
 async fn a_job_that_cannot_start_fails_with_a_description() {
     let f = fixture();
-    let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+    let service = f.fast_service();
     // The jobs directory is replaced by a file: no job directory can be made.
     let jobs_dir = f.settings.jobs_dir();
     std::fs::remove_dir_all(&jobs_dir).unwrap();
     std::fs::write(&jobs_dir, "not a directory").unwrap();
-    let s = submission(&f.settings, json!({"command": "true"}));
-    let job = service.submit("alice", s, None).await.unwrap();
+    let job = f.submit(&service, json!({"command": "true"})).await;
     let job = wait_finished(&service, &job.id).await;
     assert_eq!(job.status, "failed");
     assert_eq!(job.history.reason, reason::CONTAINER_CANNOT_RUN);
@@ -224,7 +240,7 @@ async fn a_job_that_cannot_start_fails_with_a_description() {
 #[tokio::test]
 async fn env_and_working_dir() {
     let f = fixture();
-    let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+    let service = f.fast_service();
     let s = submission(
         &f.settings,
         json!({"command": "sh -c 'echo $NEURO_JOB_ID $NEURO_JOB_NAME $NEURO_JOB_OWNER $NEURO_JOB_CLUSTER $FOO; pwd; echo $HOME; echo ${NEURO_PASSED_CONFIG:-none}'",
@@ -265,7 +281,7 @@ async fn env_and_working_dir() {
 #[tokio::test]
 async fn shutdown_marks_running_jobs_lost_and_keeps_pending_ones() {
     let f = fixture();
-    let service = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+    let service = f.fast_service();
     let big = json!({"cluster_name": "default",
         "container": {"image": "ubuntu", "command": "sleep 30",
                       "resources": {"cpu": f.settings.total_cpu, "memory": 1 << 26}}});
@@ -279,7 +295,7 @@ async fn shutdown_marks_running_jobs_lost_and_keeps_pending_ones() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     service.shutdown().await;
-    let after = JobService::with_timing(f.settings.clone(), f.db.clone(), fast()).unwrap();
+    let after = f.fast_service();
     let lost = after.get("alice", &running.id).await.unwrap();
     assert_eq!(
         (lost.status.as_str(), lost.history.reason.as_str()),
