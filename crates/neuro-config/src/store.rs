@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use neuro_types::wire::stored_config::MAIN_TABLE_SQL;
+use neuro_types::wire::stored_config::{INSERT_MAIN_SQL, MAIN_TABLE_SQL};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::token::AuthToken;
@@ -132,9 +132,7 @@ pub fn save(dir: &Path, row: &StoredRow) -> Result<(), ConfigError> {
         let tx = conn.unchecked_transaction()?;
         tx.execute("DELETE FROM main", [])?;
         tx.execute(
-            "INSERT INTO main (auth_config, token, expiration_time, refresh_token, url, \
-             admin_url, version, cluster_name, org_name, clusters, timestamp) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            INSERT_MAIN_SQL,
             params![
                 row.auth_config,
                 row.token.token,

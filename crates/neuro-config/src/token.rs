@@ -5,9 +5,7 @@ use base64::Engine as _;
 
 use crate::ConfigError;
 
-/// Seconds a token given to `login_with_token` is treated as valid: three years,
-/// as in the Python SDK (`expires_in` of a non-expiring token).
-pub const NON_EXPIRING_SECONDS: f64 = 94_608_000.0;
+use neuro_types::wire::stored_config::{expiration_time, NON_EXPIRING_EXPIRES_IN};
 
 /// The JWT claims that carry the user name, in the order they are tried.
 pub const USERNAME_CLAIMS: [&str; 2] = ["identity", "https://platform.neuromation.io/user"];
@@ -41,7 +39,7 @@ impl AuthToken {
     pub fn non_expiring(token: impl Into<String>) -> Self {
         Self {
             token: token.into(),
-            expiration_time: unix_now() + NON_EXPIRING_SECONDS * 0.75,
+            expiration_time: expiration_time(unix_now(), NON_EXPIRING_EXPIRES_IN),
             refresh_token: String::new(),
         }
     }

@@ -7,13 +7,11 @@ use std::path::{Path, PathBuf};
 
 use neuro_types::config::Preset;
 use neuro_types::wire::stored_config::{
-    StoredAuthConfig, StoredCluster, MAIN_TABLE_SQL, SDK_VERSION,
+    expiration_time, StoredAuthConfig, StoredCluster, INSERT_MAIN_SQL, MAIN_TABLE_SQL,
+    NON_EXPIRING_EXPIRES_IN, SDK_VERSION,
 };
 
 use crate::settings::Settings;
-
-/// Lifetime the SDK gives a token stored by `login-with-token`: 3 years × 0.75.
-const TOKEN_LIFETIME_SECS: f64 = 94_608_000.0 * 0.75;
 
 /// Why the client configuration could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -79,17 +77,17 @@ fn fill(db_path: &Path, settings: &Settings, token: &str) -> Result<(), ClientCo
     let tx = conn.transaction()?;
     tx.execute_batch(MAIN_TABLE_SQL)?;
     tx.execute(
-        "INSERT INTO main (auth_config, token, expiration_time, refresh_token, url, admin_url, \
-         version, cluster_name, org_name, clusters, timestamp) \
-         VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, NULL, ?8, ?9)",
+        INSERT_MAIN_SQL,
         rusqlite::params![
             auth_config,
             token,
-            now + TOKEN_LIFETIME_SECS,
+            expiration_time(now, NON_EXPIRING_EXPIRES_IN),
             "",
             settings.api_url().to_string(),
+            None::<String>,
             SDK_VERSION,
             settings.cluster_name,
+            None::<String>,
             clusters,
             now,
         ],

@@ -36,6 +36,28 @@ pub const SDK_VERSION: &str = "22.7.1";
 /// with this string byte for byte and calls the config malformed otherwise.
 pub const MAIN_TABLE_SQL: &str = "CREATE TABLE main (auth_config TEXT, token TEXT, expiration_time REAL, refresh_token TEXT, url TEXT, admin_url TEXT, version TEXT, cluster_name TEXT, org_name TEXT, clusters TEXT, timestamp REAL)";
 
+/// Replaces the row of `main` (after `DELETE FROM main`): parameters `?1`..`?11`
+/// are the columns in table order, `timestamp` last.
+pub const INSERT_MAIN_SQL: &str = "INSERT INTO main (auth_config, token, expiration_time, \
+     refresh_token, url, admin_url, version, cluster_name, org_name, clusters, timestamp) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// `expires_in` the Python SDK gives a token that is never refreshed
+/// (`login_with_token`): three years, in seconds.
+pub const NON_EXPIRING_EXPIRES_IN: f64 = 94_608_000.0;
+
+/// The `expiration_time` stored for a token obtained at `now` (Unix seconds) that
+/// lives `expires_in` seconds: the SDK refreshes after three quarters of it.
+///
+/// ```
+/// use neuro_types::wire::stored_config::{expiration_time, NON_EXPIRING_EXPIRES_IN};
+/// assert_eq!(expiration_time(1000.0, 400.0), 1300.0);
+/// assert!(expiration_time(0.0, NON_EXPIRING_EXPIRES_IN) > 7.0e7);
+/// ```
+pub fn expiration_time(now: f64, expires_in: f64) -> f64 {
+    now + expires_in * 0.75
+}
+
 /// `CREATE TABLE` statement of `cookie_session` (saved `NEURO_*_SESSION` cookies).
 pub const COOKIE_SESSION_TABLE_SQL: &str =
     "CREATE TABLE cookie_session (name TEXT, domain TEXT, path TEXT, cookie TEXT, timestamp REAL)";
