@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::{wait_finished, wait_for, Env};
 use futures::TryStreamExt;
 use neuro_sdk::{
-    Container, HttpPort, JobFilter, JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus,
-    RemoteImage, Resources,
+    Container, ContainerOptions, HttpPort, JobFilter, JobPriority, JobRestartPolicy, JobRun,
+    JobStart, JobStatus, RemoteImage, Resources,
 };
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -22,7 +22,7 @@ fn ubuntu() -> RemoteImage {
 
 fn start(command: &str) -> JobStart {
     let mut job = JobStart::new(ubuntu(), "cpu-small");
-    job.command = Some(command.into());
+    job.container.command = Some(command.into());
     job
 }
 
@@ -42,9 +42,9 @@ async fn start_records_every_parameter_and_runs_the_command() {
     job.options.schedule_timeout = Some(30.0);
     job.options.restart_policy = JobRestartPolicy::Never;
     job.options.priority = Some(JobPriority::High);
-    job.env = BTreeMap::from([("GREETING".into(), "hello env".into())]);
-    job.working_dir = Some(env.dir.path().display().to_string());
-    job.http = Some(HttpPort {
+    job.container.env = BTreeMap::from([("GREETING".into(), "hello env".into())]);
+    job.container.working_dir = Some(env.dir.path().display().to_string());
+    job.container.http = Some(HttpPort {
         port: 8080,
         requires_auth: false,
     });
@@ -64,10 +64,18 @@ async fn start_records_every_parameter_and_runs_the_command() {
         "ubuntu:latest"
     );
     assert_eq!(
-        started.container.env.get("GREETING").map(String::as_str),
+        started
+            .container
+            .settings
+            .env
+            .get("GREETING")
+            .map(String::as_str),
         Some("hello env")
     );
-    assert_eq!(started.container.http.as_ref().map(|h| h.port), Some(8080));
+    assert_eq!(
+        started.container.settings.http.as_ref().map(|h| h.port),
+        Some(8080)
+    );
     assert_eq!(
         started.uri.as_str(),
         format!("job://default/admin/{}", started.id)
@@ -109,7 +117,10 @@ async fn failing_job_reports_exit_code_and_reason() {
 async fn run_with_explicit_resources() {
     let env = Env::start().await;
     let container = Container {
-        command: Some("true".into()),
+        settings: ContainerOptions {
+            command: Some("true".into()),
+            ..ContainerOptions::default()
+        },
         ..Container::new(ubuntu(), Resources::new(64 << 20, 0.1))
     };
     let mut run = JobRun::new(container);

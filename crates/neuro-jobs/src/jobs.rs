@@ -21,7 +21,7 @@ use crate::{JobFilter, JobsError};
 /// let jobs = Jobs::new(config);
 /// let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
 /// let mut start = JobStart::new(image, "cpu-small");
-/// start.command = Some("echo hello".into());
+/// start.container.command = Some("echo hello".into());
 /// let job = jobs.start(start).await?;
 /// println!("{} is {}", job.id, job.status.as_str());
 /// # Ok(()) }

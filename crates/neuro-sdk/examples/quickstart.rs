@@ -60,7 +60,7 @@ async fn connect(
 async fn run_job(client: &Client) -> Result<(), BoxError> {
     let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
     let mut start = JobStart::new(image, "cpu-small");
-    start.command = Some("sh -c 'echo hello from neuro-local; sleep 1'".into());
+    start.container.command = Some("sh -c 'echo hello from neuro-local; sleep 1'".into());
     start.options.name = Some("quickstart".into());
     let mut job = client.jobs().start(start).await?;
     println!("started job {} ({})", job.id, job.status.as_str());

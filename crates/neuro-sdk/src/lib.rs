@@ -8,7 +8,7 @@
 //! let client = Factory::new().get().await?;
 //! let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
 //! let mut job = JobStart::new(image, "cpu-small");
-//! job.command = Some("echo hello".into());
+//! job.container.command = Some("echo hello".into());
 //! let job = client.jobs().start(job).await?;
 //! println!("started {}", job.id);
 //! # Ok(()) }
@@ -39,7 +39,7 @@ pub use neuro_http::TransportOptions;
 pub use neuro_jobs::{JobFilter, Jobs, JobsError};
 pub use neuro_storage::{Storage, StorageError};
 pub use neuro_types::{
-    Action, Cluster, Container, DiskVolume, FileStatus, FileStatusType, HttpPort, JobDescription,
-    JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus, JobStatusHistory, JobStatusItem,
-    Preset, RemoteImage, Resources, SecretFile, Volume,
+    Action, Cluster, Container, ContainerOptions, DiskVolume, FileStatus, FileStatusType, HttpPort,
+    JobDescription, JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus, JobStatusHistory,
+    JobStatusItem, Preset, RemoteImage, Resources, SecretFile, Volume,
 };

@@ -52,9 +52,9 @@ pub use config::{AuthConfig, Cluster, Preset, Presets, ServerConfig};
 pub use error::{ModelError, ParseEnumError};
 pub use image::{ImageContext, ImageError, LocalImage, RemoteImage, TagOption};
 pub use jobs::{
-    Container, DiskVolume, HttpPort, JobDescription, JobInternal, JobOptions, JobPriority,
-    JobRestartPolicy, JobRun, JobStart, JobStatus, JobStatusHistory, JobStatusItem, OrgSelection,
-    Resources, SecretFile, Volume,
+    Container, ContainerOptions, DiskVolume, HttpPort, JobDescription, JobInternal, JobOptions,
+    JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus, JobStatusHistory, JobStatusItem,
+    OrgSelection, Resources, SecretFile, Volume,
 };
 pub use permission::{Action, Permission, Share};
 pub use storage::{DiskUsageInfo, FileStatus, FileStatusType, StorageDeleteEvent};

@@ -140,8 +140,8 @@ fn minimal_job_defaults() {
     assert_eq!(job.priority, JobPriority::Normal);
     assert!(!job.preemptible_node && !job.privileged);
     assert!(job.container.resources.shm);
-    assert_eq!(job.container.http, None);
-    assert!(job.container.volumes.is_empty() && !job.container.tty);
+    assert_eq!(job.container.settings.http, None);
+    assert!(job.container.settings.volumes.is_empty() && !job.container.settings.tty);
     assert_eq!(job.price_credits_per_hour.to_string(), "0.5");
     let back = serde_json::to_value(job.to_payload()).unwrap();
     assert_eq!(back["restart_policy"], "never");

@@ -1,6 +1,7 @@
 //! The container of a job: image, resources, mounts and environment.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 
 use url::Url;
 
@@ -177,35 +178,6 @@ pub struct DiskVolume {
     pub read_only: bool,
 }
 
-/// A job's container.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Container {
-    /// The image.
-    pub image: RemoteImage,
-    /// Requested resources.
-    pub resources: Resources,
-    /// Entrypoint override, one shell-like string.
-    pub entrypoint: Option<String>,
-    /// Command, one shell-like string.
-    pub command: Option<String>,
-    /// Working directory.
-    pub working_dir: Option<String>,
-    /// Exposed HTTP port.
-    pub http: Option<HttpPort>,
-    /// Environment variables.
-    pub env: BTreeMap<String, String>,
-    /// Storage mounts.
-    pub volumes: Vec<Volume>,
-    /// Environment variables filled from secrets: name -> `secret:` URI.
-    pub secret_env: BTreeMap<String, Url>,
-    /// Secrets mounted as files.
-    pub secret_files: Vec<SecretFile>,
-    /// Disk mounts.
-    pub disk_volumes: Vec<DiskVolume>,
-    /// Whether the container gets a terminal.
-    pub tty: bool,
-}
-
 impl Volume {
     /// Mounts `storage_uri` at `container_path`.
     pub fn new(storage_uri: Url, container_path: impl Into<String>, read_only: bool) -> Self {
@@ -238,19 +210,69 @@ impl DiskVolume {
     }
 }
 
-/// The container fields shared by [`Container`] and the preset form of a job
-/// request, borrowed.
-pub(crate) struct ContainerFields<'a> {
-    pub image: &'a RemoteImage,
-    pub entrypoint: &'a Option<String>,
-    pub command: &'a Option<String>,
-    pub working_dir: &'a Option<String>,
-    pub http: &'a Option<HttpPort>,
-    pub env: &'a BTreeMap<String, String>,
-    pub volumes: &'a [Volume],
-    pub secret_env: &'a BTreeMap<String, Url>,
-    pub secret_files: &'a [SecretFile],
-    pub disk_volumes: &'a [DiskVolume],
+/// What runs in a container and what it sees, apart from its image and
+/// resources: command, environment, mounts, HTTP port and terminal.
+///
+/// Both forms of a job carry one: [`Container::settings`] (the explicit-resources
+/// form and the container of a [`JobDescription`](super::JobDescription)) and
+/// [`JobStart::container`](super::JobStart::container) (the preset form). On the
+/// wire these are the keys of a [`ContainerSpec`] other than `image`, so the
+/// conversions take and return the image separately. The default is an empty
+/// set: the image's own entrypoint and command, no mounts, no terminal.
+///
+/// ```
+/// use neuro_types::image::{ImageContext, RemoteImage};
+/// use neuro_types::jobs::{Container, ContainerOptions, HttpPort, JobStart, Resources};
+/// use neuro_types::uri::UriContext;
+///
+/// let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
+/// let settings = ContainerOptions {
+///     command: Some("python serve.py".into()),
+///     http: Some(HttpPort::new(8080)),
+///     ..ContainerOptions::default()
+/// };
+///
+/// // The same settings serve both forms of a job.
+/// let mut start = JobStart::new(image.clone(), "cpu-small");
+/// start.container = settings.clone();
+/// let container = Container {
+///     settings: settings.clone(),
+///     ..Container::new(image.clone(), Resources::new(1 << 30, 1.0))
+/// };
+///
+/// let ctx = UriContext::new("alice", "default", None);
+/// let spec = settings.to_spec(&image, &ctx).unwrap();
+/// assert_eq!(spec.image, "ubuntu:latest");
+/// assert_eq!(spec.command.as_deref(), Some("python serve.py"));
+/// assert_eq!(start.to_request(&ctx).unwrap().container, spec);
+/// assert_eq!(container.to_spec(&ctx).unwrap(), spec);
+///
+/// // Reading a spec back gives the image and the settings.
+/// let images = ImageContext::new(ctx, vec![("default".into(), "registry.neu.ro".into())]);
+/// let (read_image, read) = ContainerOptions::from_spec(&spec, &images).unwrap();
+/// assert_eq!((read_image, read), (image, settings));
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContainerOptions {
+    /// Entrypoint override, one shell-like string (sent when non-empty).
+    pub entrypoint: Option<String>,
+    /// Command, one shell-like string (sent when non-empty).
+    pub command: Option<String>,
+    /// Working directory (sent when non-empty).
+    pub working_dir: Option<String>,
+    /// Exposed HTTP port.
+    pub http: Option<HttpPort>,
+    /// Environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Storage mounts.
+    pub volumes: Vec<Volume>,
+    /// Environment variables filled from secrets: name -> `secret:` URI.
+    pub secret_env: BTreeMap<String, Url>,
+    /// Secrets mounted as files.
+    pub secret_files: Vec<SecretFile>,
+    /// Disk mounts.
+    pub disk_volumes: Vec<DiskVolume>,
+    /// Whether the container gets a terminal.
     pub tty: bool,
 }
 
@@ -258,18 +280,101 @@ fn non_empty(value: &Option<String>) -> Option<String> {
     value.clone().filter(|v| !v.is_empty())
 }
 
-impl ContainerFields<'_> {
-    /// `_container_to_api` without resources: empty strings and collections are
-    /// left out, URIs are normalised with `ctx` and their scheme enforced.
-    pub(crate) fn to_spec(&self, ctx: &UriContext) -> Result<ContainerSpec, ModelError> {
-        let norm = |url: &Url, scheme: Scheme| -> Result<String, ModelError> {
+impl ContainerOptions {
+    /// The container fields of a request (§7.3, `_container_to_api` without
+    /// resources) running `image`. Empty strings and collections are left out;
+    /// volume, secret and disk URIs are normalised with `ctx` (relative ones get
+    /// the current user, cluster and org) and must have the `storage:`, `secret:`
+    /// and `disk:` schemes.
+    pub fn to_spec(
+        &self,
+        image: &RemoteImage,
+        ctx: &UriContext,
+    ) -> Result<ContainerSpec, ModelError> {
+        self.encode(image, non_empty, |url, scheme| {
             Ok(normalize_uri(url, &[scheme], ctx)?.to_string())
+        })
+    }
+
+    /// The container fields a server returns for a job running `image`: strings
+    /// and URIs as stored (no normalisation).
+    pub fn to_response_spec(&self, image: &RemoteImage) -> ContainerSpec {
+        let Ok(spec) =
+            self.encode::<Infallible>(image, Option::clone, |url, _| Ok(url_to_wire(url)));
+        spec
+    }
+
+    /// Decodes the container fields of a request or a job object (§7.8) into the
+    /// image and the settings. The image is parsed like `_container_from_api`: an
+    /// invalid reference becomes [`INVALID_IMAGE_NAME`], a registry of an unknown
+    /// cluster is an error. `ctx` must have the job's cluster as its default (see
+    /// [`ImageContext::with_cluster`]).
+    pub fn from_spec(
+        spec: &ContainerSpec,
+        ctx: &ImageContext,
+    ) -> Result<(RemoteImage, Self), ModelError> {
+        let settings = Self {
+            entrypoint: spec.entrypoint.clone(),
+            command: spec.command.clone(),
+            working_dir: spec.working_dir.clone(),
+            http: spec.http.as_ref().map(HttpPort::from_payload),
+            env: spec.env.clone(),
+            volumes: spec
+                .volumes
+                .iter()
+                .map(|v| {
+                    Ok(Volume {
+                        storage_uri: parse_url("src_storage_uri", &v.src_storage_uri)?,
+                        container_path: v.dst_path.clone(),
+                        read_only: v.read_only,
+                    })
+                })
+                .collect::<Result<_, ModelError>>()?,
+            secret_env: spec
+                .secret_env
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), parse_url("secret_env", v)?)))
+                .collect::<Result<_, ModelError>>()?,
+            secret_files: spec
+                .secret_volumes
+                .iter()
+                .map(|s| {
+                    Ok(SecretFile {
+                        secret_uri: parse_url("src_secret_uri", &s.src_secret_uri)?,
+                        container_path: s.dst_path.clone(),
+                    })
+                })
+                .collect::<Result<_, ModelError>>()?,
+            disk_volumes: spec
+                .disk_volumes
+                .iter()
+                .map(|d| {
+                    Ok(DiskVolume {
+                        disk_uri: parse_url("src_disk_uri", &d.src_disk_uri)?,
+                        container_path: d.dst_path.clone(),
+                        read_only: d.read_only,
+                    })
+                })
+                .collect::<Result<_, ModelError>>()?,
+            tty: spec.tty,
         };
+        Ok((parse_job_image(&spec.image, ctx)?, settings))
+    }
+
+    /// The one encoding behind [`Self::to_spec`] and [`Self::to_response_spec`]:
+    /// `text` writes the entrypoint, command and working dir, `uri` each mount's
+    /// or secret's URI with the scheme it must have.
+    fn encode<E>(
+        &self,
+        image: &RemoteImage,
+        text: fn(&Option<String>) -> Option<String>,
+        uri: impl Fn(&Url, Scheme) -> Result<String, E>,
+    ) -> Result<ContainerSpec, E> {
         Ok(ContainerSpec {
-            image: self.image.as_docker_url(false),
-            entrypoint: non_empty(self.entrypoint),
-            command: non_empty(self.command),
-            working_dir: non_empty(self.working_dir),
+            image: image.as_docker_url(false),
+            entrypoint: text(&self.entrypoint),
+            command: text(&self.command),
+            working_dir: text(&self.working_dir),
             http: self.http.as_ref().map(HttpPort::to_payload),
             env: self.env.clone(),
             volumes: self
@@ -277,61 +382,46 @@ impl ContainerFields<'_> {
                 .iter()
                 .map(|v| {
                     Ok(VolumePayload {
-                        src_storage_uri: norm(&v.storage_uri, Scheme::Storage)?,
+                        src_storage_uri: uri(&v.storage_uri, Scheme::Storage)?,
                         dst_path: v.container_path.clone(),
                         read_only: v.read_only,
                     })
                 })
-                .collect::<Result<_, ModelError>>()?,
+                .collect::<Result<_, E>>()?,
             secret_env: self
                 .secret_env
                 .iter()
-                .map(|(k, v)| Ok((k.clone(), norm(v, Scheme::Secret)?)))
-                .collect::<Result<_, ModelError>>()?,
+                .map(|(k, v)| Ok((k.clone(), uri(v, Scheme::Secret)?)))
+                .collect::<Result<_, E>>()?,
             secret_volumes: self
                 .secret_files
                 .iter()
                 .map(|s| {
                     Ok(SecretVolumePayload {
-                        src_secret_uri: norm(&s.secret_uri, Scheme::Secret)?,
+                        src_secret_uri: uri(&s.secret_uri, Scheme::Secret)?,
                         dst_path: s.container_path.clone(),
                     })
                 })
-                .collect::<Result<_, ModelError>>()?,
+                .collect::<Result<_, E>>()?,
             disk_volumes: self
                 .disk_volumes
                 .iter()
                 .map(|d| {
                     Ok(DiskVolumePayload {
-                        src_disk_uri: norm(&d.disk_uri, Scheme::Disk)?,
+                        src_disk_uri: uri(&d.disk_uri, Scheme::Disk)?,
                         dst_path: d.container_path.clone(),
                         read_only: d.read_only,
                     })
                 })
-                .collect::<Result<_, ModelError>>()?,
+                .collect::<Result<_, E>>()?,
             tty: self.tty,
         })
     }
 }
 
-/// The model side of a container spec read from a request or a job object.
-pub(crate) struct DecodedSpec {
-    pub image: RemoteImage,
-    pub entrypoint: Option<String>,
-    pub command: Option<String>,
-    pub working_dir: Option<String>,
-    pub http: Option<HttpPort>,
-    pub env: BTreeMap<String, String>,
-    pub volumes: Vec<Volume>,
-    pub secret_env: BTreeMap<String, Url>,
-    pub secret_files: Vec<SecretFile>,
-    pub disk_volumes: Vec<DiskVolume>,
-    pub tty: bool,
-}
-
 /// Parses a job's image like `_container_from_api`: an invalid reference becomes
 /// `INVALID-IMAGE-NAME`, an unknown cluster is an error.
-pub(crate) fn parse_job_image(image: &str, ctx: &ImageContext) -> Result<RemoteImage, ModelError> {
+fn parse_job_image(image: &str, ctx: &ImageContext) -> Result<RemoteImage, ModelError> {
     match ctx.parse_remote(image, TagOption::Default) {
         Ok(image) => Ok(image),
         Err(e) if e.is_unknown_cluster() => Err(e.into()),
@@ -343,99 +433,32 @@ pub(crate) fn parse_job_image(image: &str, ctx: &ImageContext) -> Result<RemoteI
     }
 }
 
-pub(crate) fn decode_spec(
-    spec: &ContainerSpec,
-    ctx: &ImageContext,
-) -> Result<DecodedSpec, ModelError> {
-    Ok(DecodedSpec {
-        image: parse_job_image(&spec.image, ctx)?,
-        entrypoint: spec.entrypoint.clone(),
-        command: spec.command.clone(),
-        working_dir: spec.working_dir.clone(),
-        http: spec.http.as_ref().map(HttpPort::from_payload),
-        env: spec.env.clone(),
-        volumes: spec
-            .volumes
-            .iter()
-            .map(|v| {
-                Ok(Volume {
-                    storage_uri: parse_url("src_storage_uri", &v.src_storage_uri)?,
-                    container_path: v.dst_path.clone(),
-                    read_only: v.read_only,
-                })
-            })
-            .collect::<Result<_, ModelError>>()?,
-        secret_env: spec
-            .secret_env
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), parse_url("secret_env", v)?)))
-            .collect::<Result<_, ModelError>>()?,
-        secret_files: spec
-            .secret_volumes
-            .iter()
-            .map(|s| {
-                Ok(SecretFile {
-                    secret_uri: parse_url("src_secret_uri", &s.src_secret_uri)?,
-                    container_path: s.dst_path.clone(),
-                })
-            })
-            .collect::<Result<_, ModelError>>()?,
-        disk_volumes: spec
-            .disk_volumes
-            .iter()
-            .map(|d| {
-                Ok(DiskVolume {
-                    disk_uri: parse_url("src_disk_uri", &d.src_disk_uri)?,
-                    container_path: d.dst_path.clone(),
-                    read_only: d.read_only,
-                })
-            })
-            .collect::<Result<_, ModelError>>()?,
-        tty: spec.tty,
-    })
+/// A job's container: its image and resources, and the [`ContainerOptions`] of
+/// what runs in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container {
+    /// The image.
+    pub image: RemoteImage,
+    /// Requested resources.
+    pub resources: Resources,
+    /// Command, environment, mounts, HTTP port and terminal.
+    pub settings: ContainerOptions,
 }
 
 impl Container {
-    /// A container running `image` with `resources` and nothing else set.
+    /// A container running `image` with `resources` and default settings.
     pub fn new(image: RemoteImage, resources: Resources) -> Self {
         Self {
             image,
             resources,
-            entrypoint: None,
-            command: None,
-            working_dir: None,
-            http: None,
-            env: BTreeMap::new(),
-            volumes: Vec::new(),
-            secret_env: BTreeMap::new(),
-            secret_files: Vec::new(),
-            disk_volumes: Vec::new(),
-            tty: false,
+            settings: ContainerOptions::default(),
         }
     }
 
-    pub(crate) fn fields(&self) -> ContainerFields<'_> {
-        ContainerFields {
-            image: &self.image,
-            entrypoint: &self.entrypoint,
-            command: &self.command,
-            working_dir: &self.working_dir,
-            http: &self.http,
-            env: &self.env,
-            volumes: &self.volumes,
-            secret_env: &self.secret_env,
-            secret_files: &self.secret_files,
-            disk_volumes: &self.disk_volumes,
-            tty: self.tty,
-        }
-    }
-
-    /// The container fields of a request (§7.3), without `resources`. Volume,
-    /// secret and disk URIs are normalised with `ctx` (relative ones get the current
-    /// user, cluster and org) and must have the `storage:`, `secret:` and `disk:`
-    /// schemes.
+    /// The container fields of a request (§7.3), without `resources`: see
+    /// [`ContainerOptions::to_spec`].
     pub fn to_spec(&self, ctx: &UriContext) -> Result<ContainerSpec, ModelError> {
-        self.fields().to_spec(ctx)
+        self.settings.to_spec(&self.image, ctx)
     }
 
     /// The `container` object of a run request: [`Container::to_spec`] plus
@@ -453,20 +476,11 @@ impl Container {
         payload: &ContainerPayload,
         ctx: &ImageContext,
     ) -> Result<Self, ModelError> {
-        let spec = decode_spec(&payload.spec, ctx)?;
+        let (image, settings) = ContainerOptions::from_spec(&payload.spec, ctx)?;
         Ok(Self {
-            image: spec.image,
+            image,
             resources: Resources::from_payload(&payload.resources),
-            entrypoint: spec.entrypoint,
-            command: spec.command,
-            working_dir: spec.working_dir,
-            http: spec.http,
-            env: spec.env,
-            volumes: spec.volumes,
-            secret_env: spec.secret_env,
-            secret_files: spec.secret_files,
-            disk_volumes: spec.disk_volumes,
-            tty: spec.tty,
+            settings,
         })
     }
 
@@ -474,46 +488,7 @@ impl Container {
     /// normalisation), resources with `memory_mb`.
     pub fn to_response_payload(&self) -> ContainerPayload {
         ContainerPayload {
-            spec: ContainerSpec {
-                image: self.image.as_docker_url(false),
-                entrypoint: self.entrypoint.clone(),
-                command: self.command.clone(),
-                working_dir: self.working_dir.clone(),
-                http: self.http.as_ref().map(HttpPort::to_payload),
-                env: self.env.clone(),
-                volumes: self
-                    .volumes
-                    .iter()
-                    .map(|v| VolumePayload {
-                        src_storage_uri: url_to_wire(&v.storage_uri),
-                        dst_path: v.container_path.clone(),
-                        read_only: v.read_only,
-                    })
-                    .collect(),
-                secret_env: self
-                    .secret_env
-                    .iter()
-                    .map(|(k, v)| (k.clone(), url_to_wire(v)))
-                    .collect(),
-                secret_volumes: self
-                    .secret_files
-                    .iter()
-                    .map(|s| SecretVolumePayload {
-                        src_secret_uri: url_to_wire(&s.secret_uri),
-                        dst_path: s.container_path.clone(),
-                    })
-                    .collect(),
-                disk_volumes: self
-                    .disk_volumes
-                    .iter()
-                    .map(|d| DiskVolumePayload {
-                        src_disk_uri: url_to_wire(&d.disk_uri),
-                        dst_path: d.container_path.clone(),
-                        read_only: d.read_only,
-                    })
-                    .collect(),
-                tty: self.tty,
-            },
+            spec: self.settings.to_response_spec(&self.image),
             resources: self.resources.to_response_payload(),
         }
     }

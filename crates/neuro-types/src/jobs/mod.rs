@@ -7,7 +7,9 @@
 //!   ([`JobRunRequest`](crate::wire::JobRunRequest) and
 //!   [`JobStartRequest`](crate::wire::JobStartRequest)), applying every "sent only
 //!   when" rule of the SDK, and read them back for servers.
-//! * [`Container`], [`Resources`], [`Volume`], ... are the pieces of a job.
+//! * [`Container`], [`Resources`], [`Volume`], ... are the pieces of a job;
+//!   [`ContainerOptions`] (command, environment, mounts, ...) is shared by
+//!   [`Container::settings`] and [`JobStart::container`].
 
 mod container;
 mod description;
@@ -17,7 +19,8 @@ mod status;
 mod tests;
 
 pub use container::{
-    Container, DiskVolume, HttpPort, Resources, SecretFile, Volume, INVALID_IMAGE_NAME,
+    Container, ContainerOptions, DiskVolume, HttpPort, Resources, SecretFile, Volume,
+    INVALID_IMAGE_NAME,
 };
 pub use description::{JobDescription, JobInternal};
 pub use request::{JobOptions, JobRun, JobStart, OrgSelection};

@@ -1,12 +1,7 @@
 //! Building `POST jobs` bodies from the model (§7.1-7.3), and reading them back
 //! (for servers).
 
-use std::collections::BTreeMap;
-
-use url::Url;
-
-use super::container::{decode_spec, ContainerFields};
-use super::{Container, DiskVolume, HttpPort, JobPriority, JobRestartPolicy, SecretFile, Volume};
+use super::{Container, ContainerOptions, JobPriority, JobRestartPolicy};
 use crate::error::ModelError;
 use crate::image::{ImageContext, RemoteImage};
 use crate::uri::UriContext;
@@ -61,8 +56,11 @@ pub struct JobOptions {
     pub priority: Option<JobPriority>,
 }
 
-/// The fields of `_job_to_api`, in wire form.
+/// The keys of `_job_to_api`, which both request bodies carry at their top
+/// level: [`JobOptions`] in wire form.
 struct JobFields {
+    pass_config: bool,
+    wait_for_jobs_quota: bool,
     name: Option<String>,
     tags: Vec<String>,
     description: Option<String>,
@@ -81,6 +79,8 @@ impl JobOptions {
             Some(s) => return Err(ModelError::InvalidLifeSpan(s)),
         };
         Ok(JobFields {
+            pass_config: self.pass_config,
+            wait_for_jobs_quota: self.wait_for_jobs_quota,
             name: self.name.clone().filter(|n| !n.is_empty()),
             tags: self.tags.clone(),
             description: self.description.clone().filter(|d| !d.is_empty()),
@@ -93,35 +93,78 @@ impl JobOptions {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn from_fields(
-        pass_config: bool,
-        name: Option<String>,
-        tags: Vec<String>,
-        description: Option<String>,
-        schedule_timeout: Option<f64>,
-        restart_policy: Option<&str>,
-        max_run_time_minutes: Option<i64>,
-        wait_for_jobs_quota: bool,
-        org_name: Option<String>,
-        priority: Option<&str>,
-    ) -> Result<Self, ModelError> {
+    /// Reads the job keys of a request body back (server side); the org is the
+    /// one sent, or [`OrgSelection::NoOrg`].
+    fn from_request(request: &impl JobRequestBody) -> Result<Self, ModelError> {
+        let f = request.job_fields();
         Ok(Self {
-            name,
-            tags,
-            description,
-            pass_config,
-            wait_for_jobs_quota,
-            schedule_timeout,
-            restart_policy: restart_policy
+            name: f.name,
+            tags: f.tags,
+            description: f.description,
+            pass_config: f.pass_config,
+            wait_for_jobs_quota: f.wait_for_jobs_quota,
+            schedule_timeout: f.schedule_timeout,
+            restart_policy: f
+                .restart_policy
+                .as_deref()
                 .map(str::parse)
                 .transpose()?
                 .unwrap_or_default(),
-            life_span: max_run_time_minutes.map(|m| m as f64 * 60.0),
-            org: org_name.map_or(OrgSelection::NoOrg, OrgSelection::Org),
-            priority: priority.map(str::parse).transpose()?,
+            life_span: f.max_run_time_minutes.map(|m| m as f64 * 60.0),
+            org: f.org_name.map_or(OrgSelection::NoOrg, OrgSelection::Org),
+            priority: f.priority.as_deref().map(str::parse).transpose()?,
         })
     }
+}
+
+/// A `POST jobs` body: both forms carry the [`JobFields`] keys.
+trait JobRequestBody {
+    fn job_fields(&self) -> JobFields;
+}
+
+/// Implements [`JobRequestBody`] for request types with the same job keys.
+macro_rules! job_request_body {
+    ($($request:ty),+) => {$(
+        impl JobRequestBody for $request {
+            fn job_fields(&self) -> JobFields {
+                JobFields {
+                    pass_config: self.pass_config,
+                    wait_for_jobs_quota: self.wait_for_jobs_quota,
+                    name: self.name.clone(),
+                    tags: self.tags.clone(),
+                    description: self.description.clone(),
+                    schedule_timeout: self.schedule_timeout,
+                    restart_policy: self.restart_policy.clone(),
+                    max_run_time_minutes: self.max_run_time_minutes,
+                    org_name: self.org_name.clone(),
+                    priority: self.priority.clone(),
+                }
+            }
+        }
+    )+};
+}
+
+job_request_body!(JobRunRequest, JobStartRequest);
+
+/// Builds a request body of type `$request` from [`JobFields`] plus the keys
+/// only that form has: the writing counterpart of [`JobRequestBody`].
+macro_rules! job_request {
+    ($request:ident, $fields:expr, { $($key:ident: $value:expr),+ $(,)? }) => {{
+        let f: JobFields = $fields;
+        $request {
+            pass_config: f.pass_config,
+            wait_for_jobs_quota: f.wait_for_jobs_quota,
+            name: f.name,
+            tags: f.tags,
+            description: f.description,
+            schedule_timeout: f.schedule_timeout,
+            restart_policy: f.restart_policy,
+            max_run_time_minutes: f.max_run_time_minutes,
+            org_name: f.org_name,
+            priority: f.priority,
+            $($key: $value),+
+        }
+    }};
 }
 
 /// A job with explicit resources (`Jobs.run`; `POST {api_url}/jobs`).
@@ -166,23 +209,13 @@ impl JobRun {
     /// The request body. The job goes to `ctx`'s cluster; relative URIs are
     /// normalised with `ctx`.
     pub fn to_request(&self, ctx: &UriContext) -> Result<JobRunRequest, ModelError> {
-        let f = self.options.to_fields(ctx)?;
-        Ok(JobRunRequest {
-            pass_config: self.options.pass_config,
-            name: f.name,
-            tags: f.tags,
-            description: f.description,
-            schedule_timeout: f.schedule_timeout,
-            restart_policy: f.restart_policy,
-            max_run_time_minutes: f.max_run_time_minutes,
-            wait_for_jobs_quota: self.options.wait_for_jobs_quota,
+        let fields = self.options.to_fields(ctx)?;
+        Ok(job_request!(JobRunRequest, fields, {
             privileged: false,
-            org_name: f.org_name,
-            priority: f.priority,
             cluster_name: ctx.cluster_name.clone(),
             container: self.container.to_payload(ctx)?,
             scheduler_enabled: self.scheduler_enabled,
-        })
+        }))
     }
 
     /// Reads a run request (server side). `ctx` resolves the image (its cluster
@@ -194,23 +227,29 @@ impl JobRun {
         Ok(Self {
             container,
             scheduler_enabled: request.scheduler_enabled,
-            options: JobOptions::from_fields(
-                request.pass_config,
-                request.name.clone(),
-                request.tags.clone(),
-                request.description.clone(),
-                request.schedule_timeout,
-                request.restart_policy.as_deref(),
-                request.max_run_time_minutes,
-                request.wait_for_jobs_quota,
-                request.org_name.clone(),
-                request.priority.as_deref(),
-            )?,
+            options: JobOptions::from_request(request)?,
         })
     }
 }
 
 /// A job using a preset's resources (`Jobs.start`; `POST {api_url}/jobs?from_preset`).
+///
+/// ```
+/// use neuro_types::image::RemoteImage;
+/// use neuro_types::jobs::JobStart;
+/// use neuro_types::uri::UriContext;
+///
+/// let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
+/// let mut start = JobStart::new(image, "cpu-small");
+/// start.container.command = Some("echo hello".into());
+/// start.options.name = Some("greeter".into());
+/// let ctx = UriContext::new("alice", "default", None);
+/// let body = serde_json::to_value(start.to_request(&ctx).unwrap()).unwrap();
+/// assert_eq!(body["preset_name"], "cpu-small");
+/// assert_eq!(body["image"], "ubuntu:latest");
+/// assert_eq!(body["command"], "echo hello");
+/// assert_eq!(body["name"], "greeter");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobStart {
     /// Preset whose resources the job gets.
@@ -219,26 +258,9 @@ pub struct JobStart {
     pub image: RemoteImage,
     /// Target cluster; `None` = the current one.
     pub cluster_name: Option<String>,
-    /// Entrypoint override.
-    pub entrypoint: Option<String>,
-    /// Command.
-    pub command: Option<String>,
-    /// Working directory.
-    pub working_dir: Option<String>,
-    /// Exposed HTTP port.
-    pub http: Option<HttpPort>,
-    /// Environment variables.
-    pub env: BTreeMap<String, String>,
-    /// Storage mounts.
-    pub volumes: Vec<Volume>,
-    /// Environment variables filled from secrets.
-    pub secret_env: BTreeMap<String, Url>,
-    /// Secrets mounted as files.
-    pub secret_files: Vec<SecretFile>,
-    /// Disk mounts.
-    pub disk_volumes: Vec<DiskVolume>,
-    /// Whether the container gets a terminal.
-    pub tty: bool,
+    /// What runs in the container: command, environment, mounts, HTTP port and
+    /// terminal (sent flattened into the top level of the body).
+    pub container: ContainerOptions,
     /// Enlarge `/dev/shm` (default `false` here, unlike
     /// [`Resources::shm`](crate::jobs::Resources::shm)).
     pub shm: bool,
@@ -249,22 +271,14 @@ pub struct JobStart {
 }
 
 impl JobStart {
-    /// A job running `image` with the resources of `preset_name`.
+    /// A job running `image` with the resources of `preset_name` and default
+    /// container settings and options.
     pub fn new(image: RemoteImage, preset_name: impl Into<String>) -> Self {
         Self {
             preset_name: preset_name.into(),
             image,
             cluster_name: None,
-            entrypoint: None,
-            command: None,
-            working_dir: None,
-            http: None,
-            env: BTreeMap::new(),
-            volumes: Vec::new(),
-            secret_env: BTreeMap::new(),
-            secret_files: Vec::new(),
-            disk_volumes: Vec::new(),
-            tty: false,
+            container: ContainerOptions::default(),
             shm: false,
             privileged: false,
             options: JobOptions::default(),
@@ -276,75 +290,29 @@ impl JobStart {
     /// normalised with `ctx` even when `cluster_name` names another cluster (as the
     /// SDK does).
     pub fn to_request(&self, ctx: &UriContext) -> Result<JobStartRequest, ModelError> {
-        let f = self.options.to_fields(ctx)?;
-        let fields = ContainerFields {
-            image: &self.image,
-            entrypoint: &self.entrypoint,
-            command: &self.command,
-            working_dir: &self.working_dir,
-            http: &self.http,
-            env: &self.env,
-            volumes: &self.volumes,
-            secret_env: &self.secret_env,
-            secret_files: &self.secret_files,
-            disk_volumes: &self.disk_volumes,
-            tty: self.tty,
-        };
-        Ok(JobStartRequest {
-            pass_config: self.options.pass_config,
-            name: f.name,
+        let cluster = self.cluster_name.as_deref().filter(|c| !c.is_empty());
+        let fields = self.options.to_fields(ctx)?;
+        Ok(job_request!(JobStartRequest, fields, {
             preset_name: self.preset_name.clone(),
-            tags: f.tags,
-            description: f.description,
-            schedule_timeout: f.schedule_timeout,
-            restart_policy: f.restart_policy,
-            max_run_time_minutes: f.max_run_time_minutes,
-            wait_for_jobs_quota: self.options.wait_for_jobs_quota,
             privileged: self.privileged,
-            org_name: f.org_name,
-            priority: f.priority,
-            cluster_name: self
-                .cluster_name
-                .clone()
-                .filter(|c| !c.is_empty())
-                .unwrap_or_else(|| ctx.cluster_name.clone()),
-            container: fields.to_spec(ctx)?,
+            cluster_name: cluster.unwrap_or(&ctx.cluster_name).to_owned(),
+            container: self.container.to_spec(&self.image, ctx)?,
             resources: self.shm.then_some(StartResources { shm: true }),
-        })
+        }))
     }
 
     /// Reads a preset request (server side); see [`JobRun::from_request`].
     pub fn from_request(request: &JobStartRequest, ctx: &ImageContext) -> Result<Self, ModelError> {
         let ctx = ctx.with_cluster(request.cluster_name.clone());
-        let spec = decode_spec(&request.container, &ctx)?;
+        let (image, container) = ContainerOptions::from_spec(&request.container, &ctx)?;
         Ok(Self {
             preset_name: request.preset_name.clone(),
-            image: spec.image,
+            image,
             cluster_name: Some(request.cluster_name.clone()),
-            entrypoint: spec.entrypoint,
-            command: spec.command,
-            working_dir: spec.working_dir,
-            http: spec.http,
-            env: spec.env,
-            volumes: spec.volumes,
-            secret_env: spec.secret_env,
-            secret_files: spec.secret_files,
-            disk_volumes: spec.disk_volumes,
-            tty: spec.tty,
+            container,
             shm: request.resources.as_ref().is_some_and(|r| r.shm),
             privileged: request.privileged,
-            options: JobOptions::from_fields(
-                request.pass_config,
-                request.name.clone(),
-                request.tags.clone(),
-                request.description.clone(),
-                request.schedule_timeout,
-                request.restart_policy.as_deref(),
-                request.max_run_time_minutes,
-                request.wait_for_jobs_quota,
-                request.org_name.clone(),
-                request.priority.as_deref(),
-            )?,
+            options: JobOptions::from_request(request)?,
         })
     }
 }

@@ -131,7 +131,7 @@ fn minimal_job_gets_defaults() {
     assert_eq!(job.internal, JobInternal::default());
     assert!(job.container.resources.shm);
     assert_eq!(job.container.resources.memory_mb(), 2);
-    assert!(job.container.env.is_empty());
+    assert!(job.container.settings.env.is_empty());
     assert_eq!(
         job.container.image.as_docker_url(false),
         "registry.neu.ro/alice/img:latest"
@@ -179,14 +179,14 @@ fn decoded_fields() {
     );
     assert!(!job.privileged, "privileged is never read");
     assert_eq!(
-        job.container.http,
+        job.container.settings.http,
         Some(HttpPort {
             port: 8080,
             requires_auth: false
         })
     );
     assert!(
-        job.container.volumes[0].read_only,
+        job.container.settings.volumes[0].read_only,
         "read_only defaults to true"
     );
     value["http_url_named"] = json!("https://named.jobs.example");
@@ -246,7 +246,7 @@ fn run_request_sends_only_what_the_sdk_sends() {
         restart_policy: JobRestartPolicy::Never,
         ..JobOptions::default()
     };
-    run.container.entrypoint = Some(String::new());
+    run.container.settings.entrypoint = Some(String::new());
     run.container.resources.gpu = Some(0);
     let body = run_body(&run, Some("myorg"));
     for absent in [
@@ -307,23 +307,24 @@ fn resources_payload() {
 #[test]
 fn container_uris_are_normalised_and_checked() {
     let mut c = container();
-    c.volumes.push(Volume {
+    c.settings.volumes.push(Volume {
         storage_uri: Url::parse("storage:data").unwrap(),
         container_path: "/data".into(),
         read_only: false,
     });
-    c.secret_env
+    c.settings
+        .secret_env
         .insert("S".into(), Url::parse("secret:/bob/k").unwrap());
-    c.secret_files.push(SecretFile {
+    c.settings.secret_files.push(SecretFile {
         secret_uri: Url::parse("secret:key").unwrap(),
         container_path: "/k".into(),
     });
-    c.disk_volumes.push(DiskVolume {
+    c.settings.disk_volumes.push(DiskVolume {
         disk_uri: Url::parse("disk:disk-1").unwrap(),
         container_path: "/d".into(),
         read_only: true,
     });
-    c.tty = true;
+    c.settings.tty = true;
     let spec = serde_json::to_value(c.to_spec(&uri_ctx(Some("myorg"))).unwrap()).unwrap();
     assert_eq!(
         spec,
@@ -334,8 +335,33 @@ fn container_uris_are_normalised_and_checked() {
                "disk_volumes": [{"src_disk_uri": "disk://default/myorg/alice/disk-1", "dst_path": "/d", "read_only": true}],
                "tty": true})
     );
-    c.volumes[0].storage_uri = Url::parse("secret:data").unwrap();
+    c.settings.volumes[0].storage_uri = Url::parse("secret:data").unwrap();
     assert!(matches!(c.to_spec(&uri_ctx(None)), Err(ModelError::Uri(_))));
+}
+
+#[test]
+fn request_and_response_specs_differ_only_in_empties_and_uris() {
+    let c = container();
+    let settings = ContainerOptions {
+        command: Some(String::new()),
+        volumes: vec![Volume::new(
+            Url::parse("storage:data").unwrap(),
+            "/data",
+            true,
+        )],
+        ..c.settings.clone()
+    };
+    let request = settings.to_spec(&c.image, &uri_ctx(None)).unwrap();
+    assert_eq!(request.command, None);
+    assert_eq!(
+        request.volumes[0].src_storage_uri,
+        "storage://default/alice/data"
+    );
+    let response = settings.to_response_spec(&c.image);
+    assert_eq!(response.command.as_deref(), Some(""));
+    assert_eq!(response.volumes[0].src_storage_uri, "storage:data");
+    let (image, back) = ContainerOptions::from_spec(&response, &image_ctx()).unwrap();
+    assert_eq!((image, back), (c.image, settings));
 }
 
 #[test]
@@ -351,7 +377,7 @@ fn start_request_is_flat() {
     start.shm = true;
     start.privileged = true;
     start.cluster_name = Some("other".into());
-    start.http = Some(HttpPort::new(80));
+    start.container.http = Some(HttpPort::new(80));
     let body = serde_json::to_value(start.to_request(&uri_ctx(None)).unwrap()).unwrap();
     assert_eq!(body["resources"], json!({"shm": true}));
     assert_eq!(body["privileged"], true);
