@@ -91,18 +91,7 @@ fn run_form(
         memory_mb: None,
     };
     JobRunRequest {
-        pass_config: req.pass_config,
-        name: req.name,
-        tags: req.tags,
-        description: req.description,
-        schedule_timeout: req.schedule_timeout,
-        restart_policy: req.restart_policy,
-        max_run_time_minutes: req.max_run_time_minutes,
-        wait_for_jobs_quota: req.wait_for_jobs_quota,
-        privileged: req.privileged,
-        org_name: req.org_name,
-        priority: req.priority,
-        cluster_name: req.cluster_name,
+        job: req.job,
         container: ContainerPayload {
             spec: req.container,
             resources,
@@ -240,17 +229,21 @@ fn price_for_resources(r: &ResourcesPayload, presets: &[PresetPayload]) -> Decim
 /// Validates a run-form request (a preset request arrives here resolved by
 /// [`run_form`]); the org was checked already and is never kept.
 fn build(
-    c: JobRunRequest,
+    req: JobRunRequest,
     preset_name: Option<String>,
     preemptible_node: bool,
     price_credits_per_hour: Decimal,
 ) -> Result<Submission, ApiError> {
-    let scheduler_enabled = c.scheduler_enabled;
-    if let Some(name) = &c.name {
+    let JobRunRequest {
+        job,
+        container,
+        scheduler_enabled,
+    } = req;
+    if let Some(name) = &job.name {
         check_job_name(name)?;
     }
-    let tags = check_tags(c.tags)?;
-    if let Some(timeout) = c.schedule_timeout {
+    let tags = check_tags(job.tags)?;
+    if let Some(timeout) = job.schedule_timeout {
         if !(timeout.is_finite() && (1.0..30.0 * 24.0 * 3600.0).contains(&timeout)) {
             return Err(ApiError::bad_request(
                 "schedule_timeout must be at least 1 second and less than 30 days",
@@ -262,7 +255,7 @@ fn build(
             ));
         }
     }
-    let max_run_time_minutes = match c.max_run_time_minutes {
+    let max_run_time_minutes = match job.max_run_time_minutes {
         Some(m) if m < 0 => {
             return Err(ApiError::bad_request(
                 "max_run_time_minutes must not be negative",
@@ -279,23 +272,23 @@ fn build(
     let restart_policy: JobRestartPolicy = choice(
         "restart_policy",
         "never, on-failure, always",
-        c.restart_policy.as_deref(),
+        job.restart_policy.as_deref(),
     )?;
-    let priority: JobPriority = choice("priority", "low, normal, high", c.priority.as_deref())?;
-    check_container(&c.container.spec, c.pass_config)?;
+    let priority: JobPriority = choice("priority", "low, normal, high", job.priority.as_deref())?;
+    check_container(&container.spec, job.pass_config)?;
     Ok(Submission {
         spec: JobSpec {
-            container: c.container.spec,
-            resources: c.container.resources,
-            name: c.name,
+            container: container.spec,
+            resources: container.resources,
+            name: job.name,
             tags,
-            description: c.description,
-            schedule_timeout: c.schedule_timeout,
+            description: job.description,
+            schedule_timeout: job.schedule_timeout,
             restart_policy,
             priority,
-            privileged: c.privileged,
-            pass_config: c.pass_config,
-            wait_for_jobs_quota: c.wait_for_jobs_quota,
+            privileged: job.privileged,
+            pass_config: job.pass_config,
+            wait_for_jobs_quota: job.wait_for_jobs_quota,
             scheduler_enabled,
             preemptible_node,
             preset_name,

@@ -5,7 +5,7 @@ use super::{Container, ContainerOptions, JobPriority, JobRestartPolicy};
 use crate::error::ModelError;
 use crate::image::{ImageContext, RemoteImage};
 use crate::uri::UriContext;
-use crate::wire::{JobRunRequest, JobStartRequest, StartResources};
+use crate::wire::{JobRequestFields, JobRunRequest, JobStartRequest, StartResources};
 
 /// Which org a new job is created for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -56,31 +56,22 @@ pub struct JobOptions {
     pub priority: Option<JobPriority>,
 }
 
-/// The keys of `_job_to_api`, which both request bodies carry at their top
-/// level: [`JobOptions`] in wire form.
-struct JobFields {
-    pass_config: bool,
-    wait_for_jobs_quota: bool,
-    name: Option<String>,
-    tags: Vec<String>,
-    description: Option<String>,
-    schedule_timeout: Option<f64>,
-    restart_policy: Option<String>,
-    max_run_time_minutes: Option<i64>,
-    org_name: Option<String>,
-    priority: Option<String>,
-}
-
 impl JobOptions {
-    fn to_fields(&self, ctx: &UriContext) -> Result<JobFields, ModelError> {
+    /// The job keys of a request body: these options in wire form, plus the
+    /// request's `cluster_name` and `privileged` flag.
+    fn to_fields(
+        &self,
+        ctx: &UriContext,
+        cluster_name: String,
+        privileged: bool,
+    ) -> Result<JobRequestFields, ModelError> {
         let max_run_time_minutes = match self.life_span {
             None => None,
             Some(s) if s.is_finite() => Some((s / 60.0).floor() as i64),
             Some(s) => return Err(ModelError::InvalidLifeSpan(s)),
         };
-        Ok(JobFields {
+        Ok(JobRequestFields {
             pass_config: self.pass_config,
-            wait_for_jobs_quota: self.wait_for_jobs_quota,
             name: self.name.clone().filter(|n| !n.is_empty()),
             tags: self.tags.clone(),
             description: self.description.clone().filter(|d| !d.is_empty()),
@@ -88,19 +79,21 @@ impl JobOptions {
             restart_policy: (self.restart_policy != JobRestartPolicy::Never)
                 .then(|| self.restart_policy.as_str().to_owned()),
             max_run_time_minutes,
+            wait_for_jobs_quota: self.wait_for_jobs_quota,
+            privileged,
             org_name: self.org.resolve(ctx),
             priority: self.priority.map(|p| p.as_str().to_owned()),
+            cluster_name,
         })
     }
 
     /// Reads the job keys of a request body back (server side); the org is the
     /// one sent, or [`OrgSelection::NoOrg`].
-    fn from_request(request: &impl JobRequestBody) -> Result<Self, ModelError> {
-        let f = request.job_fields();
+    fn from_fields(f: &JobRequestFields) -> Result<Self, ModelError> {
         Ok(Self {
-            name: f.name,
-            tags: f.tags,
-            description: f.description,
+            name: f.name.clone(),
+            tags: f.tags.clone(),
+            description: f.description.clone(),
             pass_config: f.pass_config,
             wait_for_jobs_quota: f.wait_for_jobs_quota,
             schedule_timeout: f.schedule_timeout,
@@ -111,60 +104,13 @@ impl JobOptions {
                 .transpose()?
                 .unwrap_or_default(),
             life_span: f.max_run_time_minutes.map(|m| m as f64 * 60.0),
-            org: f.org_name.map_or(OrgSelection::NoOrg, OrgSelection::Org),
+            org: f
+                .org_name
+                .clone()
+                .map_or(OrgSelection::NoOrg, OrgSelection::Org),
             priority: f.priority.as_deref().map(str::parse).transpose()?,
         })
     }
-}
-
-/// A `POST jobs` body: both forms carry the [`JobFields`] keys.
-trait JobRequestBody {
-    fn job_fields(&self) -> JobFields;
-}
-
-/// Implements [`JobRequestBody`] for request types with the same job keys.
-macro_rules! job_request_body {
-    ($($request:ty),+) => {$(
-        impl JobRequestBody for $request {
-            fn job_fields(&self) -> JobFields {
-                JobFields {
-                    pass_config: self.pass_config,
-                    wait_for_jobs_quota: self.wait_for_jobs_quota,
-                    name: self.name.clone(),
-                    tags: self.tags.clone(),
-                    description: self.description.clone(),
-                    schedule_timeout: self.schedule_timeout,
-                    restart_policy: self.restart_policy.clone(),
-                    max_run_time_minutes: self.max_run_time_minutes,
-                    org_name: self.org_name.clone(),
-                    priority: self.priority.clone(),
-                }
-            }
-        }
-    )+};
-}
-
-job_request_body!(JobRunRequest, JobStartRequest);
-
-/// Builds a request body of type `$request` from [`JobFields`] plus the keys
-/// only that form has: the writing counterpart of [`JobRequestBody`].
-macro_rules! job_request {
-    ($request:ident, $fields:expr, { $($key:ident: $value:expr),+ $(,)? }) => {{
-        let f: JobFields = $fields;
-        $request {
-            pass_config: f.pass_config,
-            wait_for_jobs_quota: f.wait_for_jobs_quota,
-            name: f.name,
-            tags: f.tags,
-            description: f.description,
-            schedule_timeout: f.schedule_timeout,
-            restart_policy: f.restart_policy,
-            max_run_time_minutes: f.max_run_time_minutes,
-            org_name: f.org_name,
-            priority: f.priority,
-            $($key: $value),+
-        }
-    }};
 }
 
 /// A job with explicit resources (`Jobs.run`; `POST {api_url}/jobs`).
@@ -209,25 +155,25 @@ impl JobRun {
     /// The request body. The job goes to `ctx`'s cluster; relative URIs are
     /// normalised with `ctx`.
     pub fn to_request(&self, ctx: &UriContext) -> Result<JobRunRequest, ModelError> {
-        let fields = self.options.to_fields(ctx)?;
-        Ok(job_request!(JobRunRequest, fields, {
-            privileged: false,
-            cluster_name: ctx.cluster_name.clone(),
+        Ok(JobRunRequest {
+            job: self
+                .options
+                .to_fields(ctx, ctx.cluster_name.clone(), false)?,
             container: self.container.to_payload(ctx)?,
             scheduler_enabled: self.scheduler_enabled,
-        }))
+        })
     }
 
     /// Reads a run request (server side). `ctx` resolves the image (its cluster
     /// is replaced by the request's `cluster_name`). The returned value has
     /// `org` set to the org sent (or [`OrgSelection::NoOrg`]).
     pub fn from_request(request: &JobRunRequest, ctx: &ImageContext) -> Result<Self, ModelError> {
-        let ctx = ctx.with_cluster(request.cluster_name.clone());
+        let ctx = ctx.with_cluster(request.job.cluster_name.clone());
         let container = Container::from_payload(&request.container, &ctx)?;
         Ok(Self {
             container,
             scheduler_enabled: request.scheduler_enabled,
-            options: JobOptions::from_request(request)?,
+            options: JobOptions::from_fields(&request.job)?,
         })
     }
 }
@@ -291,28 +237,27 @@ impl JobStart {
     /// SDK does).
     pub fn to_request(&self, ctx: &UriContext) -> Result<JobStartRequest, ModelError> {
         let cluster = self.cluster_name.as_deref().filter(|c| !c.is_empty());
-        let fields = self.options.to_fields(ctx)?;
-        Ok(job_request!(JobStartRequest, fields, {
+        let cluster = cluster.unwrap_or(&ctx.cluster_name).to_owned();
+        Ok(JobStartRequest {
+            job: self.options.to_fields(ctx, cluster, self.privileged)?,
             preset_name: self.preset_name.clone(),
-            privileged: self.privileged,
-            cluster_name: cluster.unwrap_or(&ctx.cluster_name).to_owned(),
             container: self.container.to_spec(&self.image, ctx)?,
             resources: self.shm.then_some(StartResources { shm: true }),
-        }))
+        })
     }
 
     /// Reads a preset request (server side); see [`JobRun::from_request`].
     pub fn from_request(request: &JobStartRequest, ctx: &ImageContext) -> Result<Self, ModelError> {
-        let ctx = ctx.with_cluster(request.cluster_name.clone());
+        let ctx = ctx.with_cluster(request.job.cluster_name.clone());
         let (image, container) = ContainerOptions::from_spec(&request.container, &ctx)?;
         Ok(Self {
             preset_name: request.preset_name.clone(),
             image,
-            cluster_name: Some(request.cluster_name.clone()),
+            cluster_name: Some(request.job.cluster_name.clone()),
             container,
             shm: request.resources.as_ref().is_some_and(|r| r.shm),
-            privileged: request.privileged,
-            options: JobOptions::from_request(request)?,
+            privileged: request.job.privileged,
+            options: JobOptions::from_fields(&request.job)?,
         })
     }
 }

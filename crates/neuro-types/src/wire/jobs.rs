@@ -169,9 +169,13 @@ pub struct StartResources {
     pub shm: bool,
 }
 
-/// Body of `POST {api_url}/jobs` (the `Jobs.run` form with explicit resources).
+/// The job keys both forms of `POST jobs` carry at their top level (the keys
+/// of the Python SDK's `_job_to_api`, plus `privileged` and `cluster_name`).
+///
+/// Embedded with `#[serde(flatten)]` in [`JobRunRequest`] and
+/// [`JobStartRequest`], so it never appears as a nested object on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobRunRequest {
+pub struct JobRequestFields {
     /// Ask the server to inject `NEURO_PASSED_CONFIG`.
     #[serde(default)]
     pub pass_config: bool,
@@ -207,6 +211,14 @@ pub struct JobRunRequest {
     pub priority: Option<String>,
     /// Target cluster.
     pub cluster_name: String,
+}
+
+/// Body of `POST {api_url}/jobs` (the `Jobs.run` form with explicit resources).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRunRequest {
+    /// The job keys, flattened into the top level.
+    #[serde(flatten)]
+    pub job: JobRequestFields,
     /// The container with its resources.
     pub container: ContainerPayload,
     /// Whether the job goes through the scheduler.
@@ -218,43 +230,11 @@ pub struct JobRunRequest {
 /// fields and the container fields side by side at the top level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobStartRequest {
-    /// Ask the server to inject `NEURO_PASSED_CONFIG`.
-    #[serde(default)]
-    pub pass_config: bool,
-    /// Job name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    /// The job keys, flattened into the top level.
+    #[serde(flatten)]
+    pub job: JobRequestFields,
     /// Preset whose resources the job gets.
     pub preset_name: String,
-    /// Job tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-    /// Free-text description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Seconds the job may wait in the queue; never sent as 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schedule_timeout: Option<f64>,
-    /// `"on-failure"` or `"always"`; absent means `never`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restart_policy: Option<String>,
-    /// Life span in whole minutes (0 means unlimited).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_run_time_minutes: Option<i64>,
-    /// Wait for quota instead of failing.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub wait_for_jobs_quota: bool,
-    /// Privileged container.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub privileged: bool,
-    /// Org the job runs for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org_name: Option<String>,
-    /// `"low"`, `"normal"` or `"high"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority: Option<String>,
-    /// Target cluster.
-    pub cluster_name: String,
     /// Container fields, flattened into the top level.
     #[serde(flatten)]
     pub container: ContainerSpec,

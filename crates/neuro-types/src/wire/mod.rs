@@ -22,7 +22,7 @@ pub use config::{ClusterPayload, PresetPayload, ServerConfigPayload, TpuPayload}
 pub use error::ErrorBody;
 pub use jobs::{
     ContainerPayload, ContainerSpec, DiskVolumePayload, HistoryPayload, HttpPayload,
-    JobListPayload, JobPayload, JobRunRequest, JobStartRequest, ResourcesPayload,
+    JobListPayload, JobPayload, JobRequestFields, JobRunRequest, JobStartRequest, ResourcesPayload,
     SecretVolumePayload, StartResources, StatusItemPayload, VolumePayload,
 };
 pub use storage::{
