@@ -25,8 +25,13 @@ enum Cmd {
         #[arg(long)]
         skip_conformance: bool,
     },
-    /// Run only the Python conformance suite against the neuro-local binary cargo built.
-    Conformance,
+    /// Run only the Python conformance suite against the binaries of the test build
+    /// (neuro-local and neuro-conformance-probe); extra arguments go to pytest.
+    Conformance {
+        /// Arguments for pytest (e.g. `-- -k storage -x`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        pytest_args: Vec<String>,
+    },
 }
 
 fn main() -> Result<()> {
@@ -34,7 +39,16 @@ fn main() -> Result<()> {
     let root = workspace_root()?;
     match cli.command {
         Cmd::Ci { skip_conformance } => ci(&root, skip_conformance),
-        Cmd::Conformance => conformance(&root),
+        Cmd::Conformance { pytest_args } => {
+            // The same build as `cargo test --workspace` (same features, same
+            // artifacts), so `ci` and this command share one build.
+            run(
+                root.as_path(),
+                "cargo",
+                &["test", "--workspace", "--no-run"],
+            )?;
+            conformance(&root, &pytest_args)
+        }
     }
 }
 
@@ -68,19 +82,18 @@ fn ci(root: &Path, skip_conformance: bool) -> Result<()> {
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
     if !skip_conformance {
-        conformance(root)?;
+        // `cargo test --workspace` above built neuro-local and the probe.
+        conformance(root, &[])?;
     }
     Ok(())
 }
 
-fn conformance(root: &Path) -> Result<()> {
-    // Builds (or reuses) the debug binary, then hands it to the Python suite.
-    run(
-        root,
-        "cargo",
-        &["build", "--package", "neuro-local", "--bin", "neuro-local"],
-    )?;
-    run(root, "bash", &["tests/conformance/run.sh"])
+/// Runs the Python suite against the debug binaries `cargo test --workspace`
+/// left in the target dir (no build of its own).
+fn conformance(root: &Path, pytest_args: &[String]) -> Result<()> {
+    let mut args = vec!["tests/conformance/run.sh"];
+    args.extend(pytest_args.iter().map(String::as_str));
+    run(root, "bash", &args)
 }
 
 fn run(dir: &Path, program: &str, args: &[&str]) -> Result<()> {
