@@ -21,9 +21,7 @@ fn ubuntu() -> RemoteImage {
 }
 
 fn start(command: &str) -> JobStart {
-    let mut job = JobStart::new(ubuntu(), "cpu-small");
-    job.container.command = Some(command.into());
-    job
+    common::shell_job(command)
 }
 
 #[tokio::test]

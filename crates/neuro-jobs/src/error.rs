@@ -16,6 +16,18 @@ pub enum JobsError {
     /// An argument was refused before anything was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A websocket (logs, telemetry, attach, exec, port forward) failed.
+    #[error("websocket failed")]
+    WebSocket(#[source] Box<neuro_http::tungstenite::Error>),
+    /// The server broke the monitoring protocol (e.g. a text frame in a log).
+    #[error("unexpected data from the server: {0}")]
+    Protocol(String),
+    /// The job has no running process to observe (`top`).
+    #[error("Job is not running. Job Id = {0}")]
+    NotRunning(String),
+    /// A local socket operation failed (port forwarding).
+    #[error("{0}")]
+    Io(String, #[source] std::io::Error),
 }
 
 impl JobsError {

@@ -8,7 +8,9 @@ use neuro_types::uri::join_path;
 use neuro_types::wire::{JobListPayload, JobPayload};
 use url::Url;
 
-use crate::{JobFilter, JobsError};
+use std::collections::BTreeMap;
+
+use crate::{JobFilter, JobsError, StdStream, StdStreamOptions};
 
 /// The Jobs API of one logged-in client. Cheap to clone.
 ///
@@ -162,6 +164,74 @@ impl Jobs {
         }))
     }
 
+    /// Attaches to the job's main process (`attach`): its output from now on,
+    /// its terminal's input and size for a `tty` job, and its exit code.
+    pub async fn attach(
+        &self,
+        id: &str,
+        options: StdStreamOptions,
+    ) -> Result<StdStream, JobsError> {
+        let mut request = self
+            .config
+            .transport()
+            .ws_connect(self.monitoring_url(id, "attach")?)
+            .protocol(STD_PROTOCOL);
+        for (key, value) in options.query() {
+            request = request.query(key, value);
+        }
+        Ok(StdStream::new(request.send().await?))
+    }
+
+    /// Runs `cmd` (one command line) in the running job's environment
+    /// (`exec`): same variables, working directory and mounts.
+    pub async fn exec(
+        &self,
+        id: &str,
+        cmd: &str,
+        options: StdStreamOptions,
+    ) -> Result<StdStream, JobsError> {
+        let mut request = self
+            .config
+            .transport()
+            .ws_connect(self.monitoring_url(id, "exec")?)
+            .query("cmd", cmd);
+        for (key, value) in options.query() {
+            request = request.query(key, value);
+        }
+        Ok(StdStream::new(request.send().await?))
+    }
+
+    /// Sends SIGKILL to the job's processes (`POST {monitoring}/{id}/kill`);
+    /// the job then ends, or restarts as its restart policy says.
+    pub async fn send_signal(&self, id: &str) -> Result<(), JobsError> {
+        self.config
+            .transport()
+            .request(Method::POST, self.monitoring_url(id, "kill")?)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// For each preset, how many more jobs of it could start now on the
+    /// current cluster.
+    pub async fn get_capacity(&self) -> Result<BTreeMap<String, u64>, JobsError> {
+        let url = join_path(self.config.monitoring_url(), "capacity").map_err(model)?;
+        Ok(self
+            .config
+            .transport()
+            .request(Method::GET, url)
+            .send()
+            .await?
+            .json()
+            .await?)
+    }
+
+    /// `{monitoring_url}/{id}/{tail}` of the current cluster.
+    pub(crate) fn monitoring_url(&self, id: &str, tail: &str) -> Result<Url, JobsError> {
+        check_id(id)?;
+        join_path(self.config.monitoring_url(), &format!("{id}/{tail}")).map_err(model)
+    }
+
     fn decode(&self, payload: JobPayload) -> Result<JobDescription, JobsError> {
         Ok(JobDescription::from_payload(
             payload,
@@ -174,11 +244,19 @@ impl Jobs {
     }
 
     fn job_url(&self, id: &str) -> Result<Url, JobsError> {
-        if id.is_empty() || id.contains('/') {
-            return Err(JobsError::InvalidArgument(format!("invalid job id {id:?}")));
-        }
+        check_id(id)?;
         join_path(&self.jobs_url()?, id).map_err(model)
     }
+}
+
+/// The subprotocol `attach` asks for (`exec` sends none, as the Python SDK).
+const STD_PROTOCOL: &str = "v2.channels.neu.ro";
+
+fn check_id(id: &str) -> Result<(), JobsError> {
+    if id.is_empty() || id.contains('/') {
+        return Err(JobsError::InvalidArgument(format!("invalid job id {id:?}")));
+    }
+    Ok(())
 }
 
 fn model(e: neuro_types::uri::UriError) -> JobsError {

@@ -17,7 +17,10 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/config", get(crate::config_api::get_config))
         .merge(crate::storage::router())
-        .nest("/api/v1/jobs", crate::jobs::router())
+        .nest(
+            "/api/v1/jobs",
+            crate::jobs::router().merge(crate::monitoring::router()),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn(common_headers))
         .with_state(state)

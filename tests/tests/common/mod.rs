@@ -9,7 +9,7 @@ pub mod proxy;
 pub mod recorder;
 
 use neuro_local::{LocalPlatform, RunningPlatform};
-use neuro_sdk::{Client, Factory, JobDescription};
+use neuro_sdk::{Client, Factory, JobDescription, JobStart, RemoteImage};
 use tempfile::TempDir;
 
 /// A running platform plus a logged-in client; dropping it stops everything.
@@ -91,4 +91,18 @@ pub async fn wait_for(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A job from the `cpu-small` preset running `command` with `/bin/sh -c`.
+pub fn shell_job(command: &str) -> JobStart {
+    let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
+    let mut job = JobStart::new(image, "cpu-small");
+    job.container.command = Some(command.into());
+    job
+}
+
+/// Starts `job` and waits until it runs.
+pub async fn start_running(client: &Client, job: JobStart, timeout: Duration) -> JobDescription {
+    let started = client.jobs().start(job).await.expect("start job");
+    wait_for(client, &started.id, timeout, |j| j.status.is_running()).await
 }

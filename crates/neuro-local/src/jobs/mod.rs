@@ -7,14 +7,20 @@
 
 pub mod access;
 mod api;
+pub mod io;
 pub mod list;
+pub mod logs;
 pub mod model;
+pub mod mounts;
 pub mod payload;
 pub mod request;
 pub mod runtime;
+pub mod sandbox;
 mod scheduler;
 pub mod service;
 pub mod store;
+mod sys;
+pub mod terminal;
 
 pub use api::router;
 pub use list::{JobFilter, ListQuery};

@@ -1,21 +1,29 @@
 //! Job processes: start, wait, terminate.
 //!
 //! A job runs as `/bin/sh -c <command>` in a process group of its own (the
-//! group id is the shell's pid), with a clean environment, stdin from
-//! `/dev/null`, and stdout and stderr both appended to one log file, so the two
-//! streams interleave in arrival order. Signals go to the whole group, so the
-//! shell's children go with it. Processes that leave the group (`setsid`) escape;
-//! sandboxing comes later.
+//! group id is the shell's pid), with a clean environment. Without a terminal,
+//! stdin is `/dev/null` and stdout and stderr share one pipe, so the two streams
+//! interleave in arrival order; with `tty` the job gets a pseudo-terminal
+//! ([`Terminal`]) and its own session. Either way the output is read by a pump
+//! into the job's log ([`super::logs`]). Signals go to the whole group, so the
+//! shell's children go with it. A job with mounts starts in a sandbox of its
+//! own ([`super::sandbox`]); `exec` processes join it.
 
-use std::fs::{File, OpenOptions};
 use std::io;
-use std::path::{Path, PathBuf};
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
+use nix::fcntl::OFlag;
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use tokio::process::{Child, Command};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+
+use super::sandbox::{JobMounts, Sandbox};
+use super::sys::{self, ChildSetup};
+use super::terminal::{Terminal, TerminalReader, DEFAULT_SIZE};
 
 /// `PATH` given to jobs when the server has none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -28,10 +36,14 @@ pub(crate) struct Launch {
     pub command: Option<String>,
     /// Environment, applied in order over an empty one.
     pub env: Vec<(String, String)>,
-    /// Working directory.
+    /// Working directory (a path in the job's view when it has mounts).
     pub cwd: PathBuf,
-    /// Log file receiving stdout and stderr (appended).
-    pub log: PathBuf,
+    /// Give the job a pseudo-terminal.
+    pub tty: bool,
+    /// The job's mounts; when not empty the job gets a sandbox.
+    pub mounts: JobMounts,
+    /// Empty directory for the sandbox's root.
+    pub root_dir: PathBuf,
 }
 
 /// A started job process.
@@ -45,6 +57,30 @@ pub(crate) struct JobProcess {
     pub start_ticks: Option<u64>,
 }
 
+/// Where a started job's output comes from.
+pub(crate) enum Output {
+    /// The read end of the stdout-and-stderr pipe.
+    Pipe(std::fs::File),
+    /// The terminal's master side.
+    Terminal(TerminalReader),
+}
+
+impl io::Read for Output {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Output::Pipe(file) => file.read(buf),
+            Output::Terminal(reader) => reader.read(buf),
+        }
+    }
+}
+
+/// A started job: the process, its output, and its terminal if it has one.
+pub(crate) struct Started {
+    pub process: JobProcess,
+    pub output: Output,
+    pub terminal: Option<Arc<Terminal>>,
+}
+
 /// The `PATH` a job starts with.
 pub(crate) fn default_path() -> String {
     std::env::var("PATH")
@@ -53,35 +89,160 @@ pub(crate) fn default_path() -> String {
         .unwrap_or_else(|| DEFAULT_PATH.to_owned())
 }
 
-fn open_log(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
+/// A close-on-exec pipe: (read end, write end).
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::unistd::pipe2(OFlag::O_CLOEXEC)?)
 }
 
-/// Starts the process in a new process group.
-pub(crate) fn spawn(launch: &Launch) -> io::Result<JobProcess> {
-    let log = open_log(&launch.log)?;
-    let log_err = log.try_clone()?;
+fn shell(command: Option<&str>, env: &[(String, String)]) -> Command {
     let mut cmd = Command::new("/bin/sh");
-    if let Some(command) = &launch.command {
+    if let Some(command) = command {
         cmd.arg("-c").arg(command);
     }
     cmd.env_clear()
-        .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(&launch.cwd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log))
-        .stderr(Stdio::from(log_err))
-        .process_group(0)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .kill_on_drop(false);
+    cmd
+}
+
+/// Points stdin, stdout and stderr at a new terminal; the child becomes a
+/// session leader with it as its controlling terminal.
+fn attach_terminal(
+    cmd: &mut Command,
+    setup: &mut ChildSetup,
+) -> io::Result<(Terminal, TerminalReader)> {
+    let (rows, cols) = DEFAULT_SIZE;
+    let new = Terminal::open(rows, cols)?;
+    cmd.stdin(Stdio::from(new.slave.try_clone()?))
+        .stdout(Stdio::from(new.slave.try_clone()?))
+        .stderr(Stdio::from(new.slave));
+    setup.controlling_tty = true;
+    Ok((new.terminal, new.reader))
+}
+
+fn start(mut cmd: Command) -> io::Result<(Child, i32)> {
     let child = cmd.spawn()?;
     let pid = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .ok_or_else(|| io::Error::other("the process exited before its pid was read"))?;
-    Ok(JobProcess {
+    Ok((child, pid))
+}
+
+/// Starts the job's process in a new process group (or session, with a
+/// terminal), in its sandbox if it has mounts.
+pub(crate) fn spawn(launch: &Launch) -> io::Result<Started> {
+    let mut cmd = shell(launch.command.as_deref(), &launch.env);
+    let mut setup = ChildSetup::default();
+    if launch.mounts.is_empty() {
+        cmd.current_dir(&launch.cwd);
+    } else {
+        setup.sandbox = Some(
+            Sandbox::create(&launch.root_dir, &launch.mounts, &launch.cwd).map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot prepare the job's mounts: {e}"))
+            })?,
+        );
+    }
+    let (output, terminal) = if launch.tty {
+        let (terminal, reader) = attach_terminal(&mut cmd, &mut setup)?;
+        (Output::Terminal(reader), Some(Arc::new(terminal)))
+    } else {
+        let (read, write) = pipe()?;
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::from(write.try_clone()?))
+            .stderr(Stdio::from(write))
+            .process_group(0);
+        (Output::Pipe(std::fs::File::from(read)), None)
+    };
+    let sandboxed = setup.sandbox.is_some();
+    sys::install(&mut cmd, setup);
+    let (child, pid) = start(cmd).map_err(|e| {
+        if sandboxed {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot enter the job's sandbox (Linux user and mount namespaces \
+                     with bind mounts are needed for jobs with volumes): {e}"
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    Ok(Started {
+        process: JobProcess {
+            child,
+            pid,
+            start_ticks: process_start_ticks(pid),
+        },
+        output,
+        terminal,
+    })
+}
+
+/// How an `exec` session wants the new process's standard streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ExecStdio {
+    /// A pseudo-terminal for all three.
+    pub tty: bool,
+    /// Keep stdin open for the client (else `/dev/null`).
+    pub stdin: bool,
+}
+
+/// A process started by `exec`.
+pub(crate) struct ExecProcess {
+    pub child: Child,
+    /// Process group (and, with a terminal, session) id.
+    pub pgid: i32,
+    pub stdin: Option<ChildStdin>,
+    pub stdout: Option<ChildStdout>,
+    pub stderr: Option<ChildStderr>,
+    /// With `tty`: the terminal and its output.
+    pub terminal: Option<(Arc<Terminal>, TerminalReader)>,
+}
+
+/// Starts `command` (a shell command line) in the environment of a running job:
+/// its variables, its working directory and, when `job_pid` runs in a sandbox,
+/// its namespaces.
+pub(crate) fn spawn_exec(
+    launch: &Launch,
+    job_pid: Option<i32>,
+    command: &str,
+    stdio: ExecStdio,
+) -> io::Result<ExecProcess> {
+    let mut cmd = shell(Some(command), &launch.env);
+    let mut setup = ChildSetup::default();
+    match job_pid {
+        Some(pid) if !launch.mounts.is_empty() => {
+            setup.sandbox = Some(Sandbox::join(pid, &launch.cwd)?);
+        }
+        _ => {
+            cmd.current_dir(&launch.cwd);
+        }
+    }
+    let terminal = if stdio.tty {
+        let (terminal, reader) = attach_terminal(&mut cmd, &mut setup)?;
+        Some((Arc::new(terminal), reader))
+    } else {
+        cmd.stdin(if stdio.stdin {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+        None
+    };
+    sys::install(&mut cmd, setup);
+    let (mut child, pgid) = start(cmd)?;
+    Ok(ExecProcess {
+        stdin: child.stdin.take(),
+        stdout: child.stdout.take(),
+        stderr: child.stderr.take(),
         child,
-        pid,
-        start_ticks: process_start_ticks(pid),
+        pgid,
+        terminal,
     })
 }
 
@@ -115,7 +276,9 @@ impl JobProcess {
     }
 }
 
-fn exit_code(status: ExitStatus) -> i32 {
+/// The exit code of a finished process: its code, or 128 + the signal that
+/// killed it.
+pub(crate) fn exit_code(status: ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt as _;
     status
         .code()
@@ -183,6 +346,7 @@ pub(crate) fn kill_orphan(pid: i32, start_ticks: Option<u64>) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn launch(dir: &Path, command: &str) -> Launch {
         Launch {
@@ -192,8 +356,19 @@ mod tests {
                 ("GREETING".to_owned(), "hi".to_owned()),
             ],
             cwd: dir.to_path_buf(),
-            log: dir.join("log"),
+            tty: false,
+            mounts: JobMounts::default(),
+            root_dir: dir.join("root"),
         }
+    }
+
+    /// Starts `launch` with its output pumped into `dir/log` by a thread.
+    fn spawn_logged(launch: &Launch, dir: &Path) -> (JobProcess, std::thread::JoinHandle<()>) {
+        let started = spawn(launch).unwrap();
+        let writer = super::super::logs::LogWriter::open(dir).unwrap();
+        let output = started.output;
+        let pump = std::thread::spawn(move || writer.pump(output, |_| {}));
+        (started.process, pump)
     }
 
     async fn wait_gone(pgid: i32) -> bool {
@@ -209,13 +384,16 @@ mod tests {
     #[tokio::test]
     async fn exit_code_env_cwd_and_log() {
         let dir = tempfile::tempdir().unwrap();
-        let mut p = spawn(&launch(
+        let (mut p, pump) = spawn_logged(
+            &launch(
+                dir.path(),
+                "echo $GREETING; pwd; echo oops >&2; read x; echo \"stdin:$x\"; exit 3",
+            ),
             dir.path(),
-            "echo $GREETING; pwd; echo oops >&2; read x; echo \"stdin:$x\"; exit 3",
-        ))
-        .unwrap();
+        );
         assert!(p.start_ticks.is_some());
         assert_eq!(p.wait().await.unwrap(), 3);
+        pump.join().unwrap();
         let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
         let cwd = dir.path().canonicalize().unwrap();
         assert_eq!(log, format!("hi\n{}\noops\nstdin:\n", cwd.display()));
@@ -224,7 +402,9 @@ mod tests {
     #[tokio::test]
     async fn terminate_kills_the_group() {
         let dir = tempfile::tempdir().unwrap();
-        let mut p = spawn(&launch(dir.path(), "sleep 30 & sleep 30; wait")).unwrap();
+        let mut p = spawn(&launch(dir.path(), "sleep 30 & sleep 30; wait"))
+            .unwrap()
+            .process;
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(group_alive(p.pid));
         assert_eq!(group_members(p.pid).len(), 3);
@@ -238,7 +418,9 @@ mod tests {
     #[tokio::test]
     async fn terminate_escalates_to_sigkill() {
         let dir = tempfile::tempdir().unwrap();
-        let mut p = spawn(&launch(dir.path(), "trap '' TERM; sleep 30")).unwrap();
+        let mut p = spawn(&launch(dir.path(), "trap '' TERM; sleep 30"))
+            .unwrap()
+            .process;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let code = p.terminate(Duration::from_millis(300)).await.unwrap();
         assert_eq!(code, 128 + 9);
@@ -248,7 +430,9 @@ mod tests {
     #[tokio::test]
     async fn leftovers_die_with_the_main_process() {
         let dir = tempfile::tempdir().unwrap();
-        let mut p = spawn(&launch(dir.path(), "sleep 30 & exit 0")).unwrap();
+        let mut p = spawn(&launch(dir.path(), "sleep 30 & exit 0"))
+            .unwrap()
+            .process;
         assert_eq!(p.wait().await.unwrap(), 0);
         assert!(wait_gone(p.pid).await);
     }

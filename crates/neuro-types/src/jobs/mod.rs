@@ -15,6 +15,7 @@ mod container;
 mod description;
 mod request;
 mod status;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 
@@ -25,3 +26,4 @@ pub use container::{
 pub use description::{JobDescription, JobInternal};
 pub use request::{JobOptions, JobRun, JobStart, OrgSelection};
 pub use status::{JobPriority, JobRestartPolicy, JobStatus, JobStatusHistory, JobStatusItem};
+pub use telemetry::JobTelemetry;

@@ -418,3 +418,42 @@ pub struct JobListPayload {
     /// The jobs.
     pub jobs: Vec<JobPayload>,
 }
+
+/// One telemetry sample of a running job: a TEXT frame of the `top` websocket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobTelemetryPayload {
+    /// CPU in use, in cores.
+    pub cpu: f64,
+    /// Memory in use, in MiB (sent by the server, ignored by the SDK).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<f64>,
+    /// Memory in use, in bytes.
+    pub memory_bytes: u64,
+    /// When the sample was taken, in Unix seconds.
+    pub timestamp: f64,
+    /// GPU utilisation in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_duty_cycle: Option<u32>,
+    /// GPU memory in use, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_memory_bytes: Option<u64>,
+}
+
+/// The end of an attach or exec session: the JSON after channel byte `3`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExitPayload {
+    /// Exit code of the process.
+    pub exit_code: i32,
+    /// Why it ended, when the server knows more than the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// A terminal size change: the JSON after channel byte `4`, height first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResizePayload {
+    /// Rows.
+    pub height: u16,
+    /// Columns.
+    pub width: u16,
+}

@@ -21,9 +21,10 @@ pub mod users;
 pub use config::{ClusterPayload, PresetPayload, ServerConfigPayload, TpuPayload};
 pub use error::ErrorBody;
 pub use jobs::{
-    ContainerPayload, ContainerSpec, DiskVolumePayload, HistoryPayload, HttpPayload,
-    JobListPayload, JobPayload, JobRequestFields, JobRunRequest, JobStartRequest, ResourcesPayload,
-    SecretVolumePayload, StartResources, StatusItemPayload, VolumePayload,
+    ContainerPayload, ContainerSpec, DiskVolumePayload, ExitPayload, HistoryPayload, HttpPayload,
+    JobListPayload, JobPayload, JobRequestFields, JobRunRequest, JobStartRequest,
+    JobTelemetryPayload, ResizePayload, ResourcesPayload, SecretVolumePayload, StartResources,
+    StatusItemPayload, VolumePayload,
 };
 pub use storage::{
     DeleteEventPayload, DiskUsagePayload, FileStatusEnvelope, FileStatusPayload,

@@ -39,6 +39,7 @@ use crate::error::ApiError;
 use crate::settings::Settings;
 
 use super::access;
+use super::io::JobIo;
 use super::list::ListQuery;
 use super::model::{now_us, reason, JobRecord, Transition};
 use super::payload::job_payload;
@@ -78,6 +79,8 @@ struct Inner {
     stop: CancellationToken,
     /// The scheduler and the supervisors.
     tasks: Mutex<JoinSet<()>>,
+    /// The live side of every started job, until it ends.
+    io: Mutex<HashMap<String, Arc<JobIo>>>,
     timing: Timing,
 }
 
@@ -189,6 +192,7 @@ impl JobService {
             wake: Notify::new(),
             stop: CancellationToken::new(),
             tasks: Mutex::new(JoinSet::new()),
+            io: Mutex::new(HashMap::new()),
             timing,
         });
         inner
@@ -291,6 +295,40 @@ impl JobService {
     pub async fn get(&self, user: &str, id_or_name: &str) -> Result<JobPayload, ApiError> {
         let job = self.inner.resolve(user, id_or_name, Action::Read).await?;
         Ok(job_payload(&job, &self.inner.settings, now_us()))
+    }
+
+    /// The job `id_or_name` if `user` may perform `action` on it.
+    pub async fn job(
+        &self,
+        user: &str,
+        id_or_name: &str,
+        action: Action,
+    ) -> Result<JobRecord, ApiError> {
+        self.inner.resolve(user, id_or_name, action).await
+    }
+
+    /// The live side of job `id` while it is started (running, restarting or
+    /// stopping); `None` before its start and after its end.
+    pub fn io(&self, id: &str) -> Option<Arc<JobIo>> {
+        lock(&self.inner.io).get(id).cloned()
+    }
+
+    /// Sends SIGKILL to the process group of the caller's running job
+    /// `id_or_name` (`POST {monitoring}/{id}/kill`). The job then ends (or
+    /// restarts) as its restart policy says for exit code 137.
+    pub async fn send_kill_signal(&self, user: &str, id_or_name: &str) -> Result<(), ApiError> {
+        let job = self.inner.resolve(user, id_or_name, Action::Write).await?;
+        let pid = self.io(&job.id).and_then(|io| io.state().pid);
+        match pid {
+            Some(pid) => {
+                runtime::kill_group(pid, nix::sys::signal::Signal::SIGKILL);
+                Ok(())
+            }
+            None => Err(ApiError::bad_request(format!(
+                "Job {} is not running",
+                job.id
+            ))),
+        }
     }
 
     /// The jobs `user` may see that match `query`.

@@ -9,11 +9,17 @@ use neuro_types::jobs::JobStatus;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{lock, Control, Inner, MAX_RESTARTS};
+use crate::jobs::io::JobIo;
+use crate::jobs::logs::{self, LogWriter};
 use crate::jobs::model::{now_us, reason, JobRecord, Transition};
+use crate::jobs::mounts::resolve_volumes;
 use crate::jobs::request::PASSED_CONFIG_ENV;
 use crate::jobs::runtime::{self, JobProcess, Launch};
 use crate::jobs::scheduler::Demand;
 use crate::jobs::store;
+
+/// Longest wait for a finished process's output to reach the log.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
 
 /// What ended a wait of a supervisor.
 enum Event {
@@ -60,17 +66,37 @@ impl Inner {
                 let t = Transition::now(
                     JobStatus::Failed,
                     reason::CONTAINER_CANNOT_RUN,
-                    format!("Cannot prepare the job's directories: {err}"),
+                    format!("Cannot prepare the job: {err}"),
                 );
                 self.record(id, t).await;
                 return;
             }
         };
+        let dir = self.settings.jobs_dir().join(id);
+        let log_len = std::fs::metadata(logs::log_path(&dir)).map_or(0, |m| m.len());
+        let io = Arc::new(JobIo::new(dir, launch, log_len));
+        lock(&self.io).insert(id.to_owned(), io.clone());
+        self.run_started_job(id, &job, &io, control, &mut life)
+            .await;
+        io.end();
+        lock(&self.io).remove(id);
+    }
+
+    /// Starts the job's process, again per its restart policy, until the job is
+    /// finished.
+    async fn run_started_job(
+        &self,
+        id: &str,
+        job: &JobRecord,
+        io: &Arc<JobIo>,
+        control: &mut mpsc::UnboundedReceiver<Control>,
+        life: &mut LifeSpan,
+    ) {
         let mut restarts = 0u32;
         let mut last_exit = 0;
         loop {
-            let mut process = match runtime::spawn(&launch) {
-                Ok(process) => process,
+            let (mut process, pumped) = match start_run(io) {
+                Ok(started) => started,
                 Err(err) => {
                     let t = Transition::now(
                         JobStatus::Failed,
@@ -95,17 +121,19 @@ impl Inner {
             let started_at = t.time_us;
             if !self.record(id, t).await && self.is_finished(id).await {
                 // Cancelled while starting.
-                let _ = process.terminate(self.timing.kill_grace).await;
+                let code = process.terminate(self.timing.kill_grace).await;
+                end_run(io, pumped, code.unwrap_or(1)).await;
                 self.set_process(id, None).await;
                 return;
             }
             life.started_us.get_or_insert(started_at);
             let event = self
-                .next_event(Some(&mut process), control, &mut life, None)
+                .next_event(Some(&mut process), control, life, None)
                 .await;
             let code = match event {
                 Event::Exited(Ok(code)) => code,
                 Event::Exited(Err(err)) => {
+                    end_run(io, pumped, 1).await;
                     let t = Transition::now(
                         JobStatus::Failed,
                         reason::ERROR,
@@ -117,14 +145,20 @@ impl Inner {
                 }
                 Event::BackoffDone => continue,
                 stop => {
-                    if let Err(err) = process.terminate(self.timing.kill_grace).await {
-                        tracing::error!(job = %id, error = %err, "cannot terminate a job");
-                    }
+                    let code = match process.terminate(self.timing.kill_grace).await {
+                        Ok(code) => code,
+                        Err(err) => {
+                            tracing::error!(job = %id, error = %err, "cannot terminate a job");
+                            1
+                        }
+                    };
+                    end_run(io, pumped, code).await;
                     self.set_process(id, None).await;
-                    self.finish_stopped(id, stop, &life).await;
+                    self.finish_stopped(id, stop, life).await;
                     return;
                 }
             };
+            end_run(io, pumped, code).await;
             self.set_process(id, None).await;
             tracing::info!(job = %id, code, "job process exited");
             if !(job.spec.restart_policy.restarts_after(code) && restarts < MAX_RESTARTS) {
@@ -143,13 +177,10 @@ impl Inner {
             restarts += 1;
             last_exit = code;
             let backoff = self.timing.backoff * (1u32 << (restarts - 1).min(4)).min(10);
-            match self
-                .next_event(None, control, &mut life, Some(backoff))
-                .await
-            {
+            match self.next_event(None, control, life, Some(backoff)).await {
                 Event::BackoffDone | Event::Exited(_) => {}
                 stop => {
-                    self.finish_stopped(id, stop, &life).await;
+                    self.finish_stopped(id, stop, life).await;
                     return;
                 }
             }
@@ -243,13 +274,24 @@ impl Inner {
         }
     }
 
-    /// Creates the job's directories and works out how to start it.
-    async fn prepare(&self, job: &JobRecord) -> std::io::Result<Launch> {
+    /// Creates the job's directories, resolves its mounts and works out how to
+    /// start it.
+    async fn prepare(&self, job: &JobRecord) -> Result<Launch, String> {
         let dir = self.settings.jobs_dir().join(&job.id);
         let work = dir.join("work");
-        tokio::fs::create_dir_all(&work).await?;
+        tokio::fs::create_dir_all(&work)
+            .await
+            .map_err(|e| format!("cannot create the job's directories: {e}"))?;
+        let (settings, record) = (self.settings.clone(), job.clone());
+        let mounts = tokio::task::spawn_blocking(move || resolve_volumes(&record, &settings))
+            .await
+            .map_err(|e| format!("the mount task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
         let cwd = match &job.spec.container.working_dir {
             Some(wd) if Path::new(wd).is_dir() => PathBuf::from(wd),
+            Some(wd) if mounts.binds.iter().any(|b| wd.starts_with(&b.container)) => {
+                PathBuf::from(wd)
+            }
             _ => work.clone(),
         };
         let key = job.id.clone();
@@ -257,7 +299,7 @@ impl Inner {
             self.db
                 .call(move |conn| store::passed_config(conn, &key))
                 .await
-                .map_err(|e| std::io::Error::other(e.to_string()))?
+                .map_err(|e| e.to_string())?
         } else {
             None
         };
@@ -265,9 +307,38 @@ impl Inner {
             command: shell_command(job),
             env: job_env(job, &work, passed_config),
             cwd,
-            log: dir.join("log"),
+            tty: job.spec.container.tty,
+            mounts,
+            root_dir: dir.join("root"),
         })
     }
+}
+
+/// Starts one run of the job: the process, and a thread pumping its output
+/// into the log (the receiver fires when the output has ended).
+fn start_run(io: &Arc<JobIo>) -> std::io::Result<(JobProcess, oneshot::Receiver<()>)> {
+    let writer = LogWriter::open(io.dir())?;
+    let started = runtime::spawn(io.launch())?;
+    io.run_started(started.process.pid, started.terminal);
+    let (done, pumped) = oneshot::channel();
+    let pump_io = io.clone();
+    let output = started.output;
+    std::thread::Builder::new()
+        .name("job-output".into())
+        .spawn(move || {
+            writer.pump(output, |len| pump_io.log_grew(len));
+            let _ = done.send(());
+        })?;
+    Ok((started.process, pumped))
+}
+
+/// Ends a run: waits (a bounded time: a process that left the group may hold
+/// the output open) for its output to reach the log, then publishes its exit.
+async fn end_run(io: &JobIo, pumped: oneshot::Receiver<()>, code: i32) {
+    if tokio::time::timeout(OUTPUT_DRAIN, pumped).await.is_err() {
+        tracing::warn!("a job's output is still open after its process ended");
+    }
+    io.run_exited(code);
 }
 
 /// The life span of a running job.

@@ -229,7 +229,7 @@ async fn a_job_that_cannot_start_fails_with_a_description() {
     assert!(
         job.history
             .description
-            .starts_with("Cannot prepare the job's directories: "),
+            .starts_with("Cannot prepare the job: cannot create the job's directories: "),
         "{}",
         job.history.description
     );
