@@ -9,9 +9,9 @@
 //! `/var`. The job's mounts are then bind-mounted at their container paths
 //! (remounted read-only for `:ro`), and the process `pivot_root`s into the new root.
 //!
-//! The plan is computed before the fork ([`Sandbox::create`]) as C strings, so the
-//! child ([`Sandbox::enter`]) only makes system calls. A process started later in
-//! the same job (`exec`) joins the job's namespaces instead ([`Sandbox::join`]).
+//! The plan is computed before the fork (`Sandbox::create`) as C strings, so the
+//! child (`Sandbox::enter`) only makes system calls. A process started later in
+//! the same job (`exec`) joins the job's namespaces instead (`Sandbox::join`).
 
 use std::collections::BTreeSet;
 use std::ffi::{CString, OsStr};
