@@ -1,0 +1,283 @@
+//! `cargo xtask bench`: the Rust SDK against the Python `neuro-sdk==22.7.1`, on a
+//! release `neuro-local`.
+//!
+//! Scenarios are registered in `crates/neuro-bench` (`neuro-bench --list`); the
+//! Python counterpart of scenario `a-b` is `xtask/bench/py/a_b.py`. Each side runs
+//! [`BenchArgs::runs`] times; the report shows medians.
+
+mod machine;
+mod report;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::util::{output, run, target_dir};
+use machine::Machine;
+use server::LocalServer;
+
+/// Arguments of `cargo xtask bench`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Scenarios to run (default: all). docs/benchmarks.md is written only when
+    /// all run, unless --write is given.
+    scenarios: Vec<String>,
+    /// Runs per scenario and client; the report shows the median.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Write docs/benchmarks.md even for a subset of scenarios.
+    #[arg(long)]
+    write: bool,
+}
+
+/// One scenario as `neuro-bench --list` prints it.
+#[derive(Debug, Clone)]
+pub(crate) struct Scenario {
+    pub(crate) name: String,
+    pub(crate) about: String,
+}
+
+/// One JSON line printed by either side.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Sample {
+    pub(crate) seconds: f64,
+    #[serde(default)]
+    pub(crate) bytes: u64,
+    #[serde(default)]
+    pub(crate) items: u64,
+    #[serde(default)]
+    pub(crate) peak_rss_kb: u64,
+}
+
+/// The runs of one scenario by one client.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Runs(pub(crate) Vec<Sample>);
+
+impl Runs {
+    fn median_of(&self, f: impl Fn(&Sample) -> f64) -> Option<f64> {
+        let mut values: Vec<f64> = self.0.iter().map(f).collect();
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let mid = values.len() / 2;
+        Some(if values.len() % 2 == 1 {
+            values[mid]
+        } else {
+            (values[mid - 1] + values[mid]) / 2.0
+        })
+    }
+
+    /// Median seconds.
+    pub(crate) fn seconds(&self) -> Option<f64> {
+        self.median_of(|s| s.seconds)
+    }
+
+    /// Median peak RSS in KiB.
+    pub(crate) fn peak_rss_kb(&self) -> Option<f64> {
+        self.median_of(|s| s.peak_rss_kb as f64)
+    }
+
+    /// Median throughput in MiB/s, when the scenario moves bytes.
+    pub(crate) fn mib_per_second(&self) -> Option<f64> {
+        self.median_of(|s| s.bytes as f64 / (1024.0 * 1024.0) / s.seconds.max(f64::EPSILON))
+            .filter(|_| self.0.iter().any(|s| s.bytes > 0))
+    }
+
+    /// Items of the last run.
+    pub(crate) fn items(&self) -> Option<u64> {
+        self.0.last().map(|s| s.items)
+    }
+}
+
+/// The results of one scenario.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) scenario: Scenario,
+    pub(crate) rust: Runs,
+    /// `None` when the scenario has no Python counterpart.
+    pub(crate) python: Option<Runs>,
+}
+
+/// Runs the benchmarks and reports them.
+pub(crate) fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
+    if args.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    run(
+        root,
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--package",
+            "neuro-local",
+            "--package",
+            "neuro-bench",
+            "--bins",
+        ],
+    )?;
+    run(root, "bash", &["tests/conformance/setup.sh"])?;
+    let venv = match std::env::var_os("NEURO_CONFORMANCE_VENV") {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => root.join("tests/conformance/.venv"),
+    };
+    let python = venv.join("bin/python");
+    let release = target_dir(root).join("release");
+    let bench_bin = release.join("neuro-bench");
+
+    let all = list_scenarios(root, &bench_bin)?;
+    let selected: Vec<Scenario> = if args.scenarios.is_empty() {
+        all.clone()
+    } else {
+        args.scenarios
+            .iter()
+            .map(|name| {
+                all.iter()
+                    .find(|s| &s.name == name)
+                    .cloned()
+                    .with_context(|| format!("unknown scenario {name:?}"))
+            })
+            .collect::<Result<_>>()?
+    };
+
+    let temp = tempfile::Builder::new()
+        .prefix("neuro-xtask-bench-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    let server = LocalServer::start(
+        &release.join("neuro-local"),
+        &temp.path().join("data"),
+        &temp.path().join("neuro-local.log"),
+    )?;
+    let token = server.token("bench")?;
+    let env = [
+        ("NEURO_BENCH_API_URL", server.api_url().to_owned()),
+        ("NEURO_BENCH_TOKEN", token),
+    ];
+
+    let mut outcomes = Vec::new();
+    for scenario in selected {
+        eprintln!("== {} ({})", scenario.name, scenario.about);
+        let work = temp.path().join("work").join(&scenario.name);
+        let rust_cmd = || {
+            let mut cmd = Command::new(&bench_bin);
+            cmd.arg(&scenario.name);
+            cmd
+        };
+        let rust = measure(
+            &scenario,
+            "rust",
+            args.runs,
+            &work.join("rust"),
+            &env,
+            rust_cmd,
+        )?;
+        let script = root
+            .join("xtask/bench/py")
+            .join(format!("{}.py", scenario.name.replace('-', "_")));
+        let python = if script.is_file() {
+            let py_cmd = || {
+                let mut cmd = Command::new(&python);
+                cmd.arg(&script);
+                cmd
+            };
+            Some(measure(
+                &scenario,
+                "python",
+                args.runs,
+                &work.join("python"),
+                &env,
+                py_cmd,
+            )?)
+        } else {
+            eprintln!(
+                "   no Python counterpart ({} does not exist)",
+                script.display()
+            );
+            None
+        };
+        outcomes.push(Outcome {
+            scenario,
+            rust,
+            python,
+        });
+    }
+    drop(server);
+
+    let machine = Machine::probe(root, &python);
+    let date = time::OffsetDateTime::now_utc();
+    println!("{}", report::table(&outcomes));
+    if args.scenarios.is_empty() || args.write {
+        let path = root.join("docs/benchmarks.md");
+        std::fs::write(
+            &path,
+            report::markdown(&outcomes, &machine, date, args.runs),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    } else {
+        eprintln!("docs/benchmarks.md left unchanged (a subset ran; pass --write to write it)");
+    }
+    Ok(())
+}
+
+fn list_scenarios(root: &Path, bench_bin: &Path) -> Result<Vec<Scenario>> {
+    let listing = output(root, &bench_bin.to_string_lossy(), &["--list"])?;
+    Ok(listing
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .map(|(name, about)| Scenario {
+            name: name.to_owned(),
+            about: about.to_owned(),
+        })
+        .collect())
+}
+
+/// Runs one side of a scenario `runs` times and reads its JSON lines.
+fn measure(
+    scenario: &Scenario,
+    client: &str,
+    runs: usize,
+    work: &Path,
+    env: &[(&str, String)],
+    command: impl Fn() -> Command,
+) -> Result<Runs> {
+    let mut samples = Vec::new();
+    for i in 1..=runs {
+        let mut cmd = command();
+        cmd.envs(env.iter().map(|(k, v)| (k, v.as_str())))
+            .env("NEURO_BENCH_WORK_DIR", work);
+        let out = cmd
+            .output()
+            .with_context(|| format!("cannot start the {client} side of {}", scenario.name))?;
+        if !out.status.success() {
+            bail!(
+                "{client} side of {} failed ({}):\n{}",
+                scenario.name,
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let sample: Sample = stdout
+            .lines()
+            .rev()
+            .find_map(|line| serde_json::from_str(line).ok())
+            .with_context(|| {
+                format!(
+                    "{client} side of {} printed no measurement: {stdout:?}",
+                    scenario.name
+                )
+            })?;
+        eprintln!(
+            "   {client:<6} run {i}/{runs}: {:.4} s, {} items, {} KiB peak RSS",
+            sample.seconds, sample.items, sample.peak_rss_kb
+        );
+        samples.push(sample);
+    }
+    Ok(Runs(samples))
+}
