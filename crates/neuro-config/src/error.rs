@@ -98,12 +98,85 @@ pub enum ConfigError {
     /// The request to the platform failed.
     #[error("request to the platform failed")]
     Http(#[from] neuro_http::Error),
+    /// The OAuth login or a token refresh failed (the Python SDK's `AuthError`).
+    #[error("{reason}")]
+    Auth {
+        /// What went wrong.
+        reason: String,
+    },
+    /// A login callback (showing the browser, asking for the code) failed.
+    #[error("login callback failed")]
+    Callback(#[source] crate::login::CallbackError),
+    /// Every callback port of the browser login is taken.
+    #[error("No free ports for the login callback server (tried {ports:?}).")]
+    NoFreeCallbackPort {
+        /// The ports tried.
+        ports: Vec<u16>,
+    },
+    /// The callback server of the browser login could not listen.
+    #[error("cannot start the login callback server on port {port}")]
+    CallbackServer {
+        /// The port.
+        port: u16,
+        /// The socket error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `NEURO_PASSED_CONFIG` is missing or not what the platform writes.
+    #[error("{reason}")]
+    PassedConfig {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A user-config file (`user.toml`, `.neuro.toml`) is invalid.
+    #[error("{}: {problem}", file.display())]
+    UserConfig {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong with it.
+        problem: crate::user_config::UserConfigProblem,
+    },
+    /// No `.neuro.toml` in the directory or any parent.
+    #[error("Project root is not found for {}", path.display())]
+    ProjectRootNotFound {
+        /// Where the search started.
+        path: PathBuf,
+    },
+    /// A plugin defined a parameter twice, or an alias.
+    #[error("{reason}")]
+    Plugin {
+        /// What was refused.
+        reason: String,
+    },
+    /// The project's `.neuro.toml` fixes the cluster or org, so it cannot be
+    /// switched.
+    #[error("Cannot switch the project {what}. Please edit the '.neuro.toml' file.")]
+    ProjectOverride {
+        /// `"cluster"` or `"org"`.
+        what: &'static str,
+    },
+    /// An org the current cluster does not have.
+    #[error("Org {} doesn't exist in a list of available orgs {available:?} for cluster '{cluster}'.", name.as_deref().unwrap_or("NO_ORG"))]
+    UnknownOrg {
+        /// The requested org (`None`: no org).
+        name: Option<String>,
+        /// The cluster.
+        cluster: String,
+        /// The cluster's orgs (`NO_ORG` for "no org").
+        available: Vec<String>,
+    },
 }
 
 impl ConfigError {
     pub(crate) fn malformed(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Self::Malformed {
             path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn auth(reason: impl Into<String>) -> Self {
+        Self::Auth {
             reason: reason.into(),
         }
     }
@@ -123,6 +196,7 @@ impl ConfigError {
     }
 
     /// True when the error means "log in first".
+    #[must_use]
     pub fn is_not_logged_in(&self) -> bool {
         matches!(self, Self::NotFound { .. })
     }

@@ -1,18 +1,25 @@
 //! [`ConfigFactory`]: logging in, loading and logging out.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use neuro_http::{Transport, TransportOptions};
 use neuro_types::config::{AuthConfig, Cluster, ServerConfig};
 use neuro_types::uri::url_to_wire;
+use neuro_types::wire::oauth::{PassedConfig, PASSED_CONFIG_ENV};
 use neuro_types::wire::stored_config::{StoredAuthConfig, StoredCluster, SDK_VERSION};
 use neuro_types::wire::ServerConfigPayload;
 use url::Url;
 
-use crate::config::{Config, ConfigParts};
+use crate::config::{run_blocking, BearerFromSession, Config, ConfigParts, Session, Shared};
+use crate::login::{CallbackError, DEFAULT_AUTH_CODE_TIMEOUT};
+use crate::plugins::{ConfigBuilder, Plugin};
 use crate::server::{fetch_server_config_payload, server_config_from_payload};
 use crate::store::{self, StoredRow};
 use crate::token::AuthToken;
+use crate::user_config::{load_user_config, UserConfig};
 use crate::ConfigError;
 
 /// Environment variable that overrides the config directory.
@@ -46,6 +53,9 @@ pub const DEFAULT_API_URL: &str = "https://staging.neu.ro/api/v1";
 pub struct ConfigFactory {
     path: PathBuf,
     options: TransportOptions,
+    schema: Arc<ConfigBuilder>,
+    project_dir: Option<PathBuf>,
+    auth_code_timeout: Duration,
 }
 
 impl Default for ConfigFactory {
@@ -66,7 +76,53 @@ impl ConfigFactory {
         Self {
             path: expand_home(path.as_ref()),
             options: TransportOptions::default(),
+            schema: Arc::new(ConfigBuilder::with_cli_schema()),
+            project_dir: None,
+            auth_code_timeout: DEFAULT_AUTH_CODE_TIMEOUT,
         }
+    }
+
+    /// Registers a plugin: it extends the accepted user-config schema (which
+    /// starts as the `neuro` CLI's). Fails when the plugin defines a parameter
+    /// twice or touches `alias`.
+    pub fn with_plugin(mut self, plugin: &dyn Plugin) -> Result<Self, ConfigError> {
+        plugin.register(Arc::make_mut(&mut self.schema))?;
+        Ok(self)
+    }
+
+    /// The accepted user-config schema.
+    pub fn config_schema(&self) -> &ConfigBuilder {
+        &self.schema
+    }
+
+    /// Looks for the project `.neuro.toml` from `dir` upwards instead of from the
+    /// current directory.
+    pub fn project_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.project_dir = Some(dir.into());
+        self
+    }
+
+    /// How long [`login`](Self::login) and [`login_headless`](Self::login_headless)
+    /// wait for the authorization code (default 60 s, as the Python SDK).
+    pub fn auth_code_timeout(mut self, timeout: Duration) -> Self {
+        self.auth_code_timeout = timeout;
+        self
+    }
+
+    /// The merged user configuration (`user.toml` of the config directory and
+    /// the project's `.neuro.toml`), without logging in.
+    pub fn load_user_config(&self) -> Result<UserConfig, ConfigError> {
+        load_user_config(
+            &self.path,
+            self.effective_project_dir().as_deref(),
+            &self.schema,
+        )
+    }
+
+    fn effective_project_dir(&self) -> Option<PathBuf> {
+        self.project_dir
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
     }
 
     /// Uses these transport settings (timeouts, user agent, TLS) for every client
@@ -93,36 +149,188 @@ impl ConfigFactory {
     /// Fails with [`ConfigError::AlreadyExists`] when a config is present: log out
     /// first.
     pub async fn login_with_token(&self, token: &str, url: &Url) -> Result<(), ConfigError> {
-        if self.is_config_present() {
-            return Err(ConfigError::AlreadyExists {
-                path: self.path.clone(),
-            });
-        }
+        self.refuse_existing()?;
         let auth = AuthToken::non_expiring(token);
         // Check the token's shape before talking to the server.
         auth.username()?;
         let transport = self.transport()?;
-        let payload = fetch_server_config_payload(&transport, url, Some(token)).await?;
-        let server = server_config_from_payload(&payload)?;
-        let row = stored_row(&self.path, url, &server, &payload, auth)?;
-        store::save(&self.path, &row)
+        self.finish_login(&transport, url, auth).await
+    }
+
+    /// Browser login (OAuth2 authorization code with PKCE): serves the callback
+    /// on the first free loopback port of the server's `callback_urls`, calls
+    /// `show_browser_cb` with the authorize URL (open it in a browser), waits
+    /// for the code, exchanges it for tokens and stores the config.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), neuro_config::ConfigError> {
+    /// let factory = neuro_config::ConfigFactory::new();
+    /// let url = url::Url::parse("http://127.0.0.1:8080/api/v1").expect("valid URL");
+    /// factory
+    ///     .login(|auth_url| async move { println!("Open {auth_url} in a browser") }, &url)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn login<F, Fut>(&self, show_browser_cb: F, url: &Url) -> Result<(), ConfigError>
+    where
+        F: FnOnce(Url) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        self.refuse_existing()?;
+        let transport = self.transport()?;
+        let unauthorized = fetch_server_config(&transport, url).await?;
+        let token = crate::login::browser_login(
+            &transport,
+            &unauthorized.auth,
+            show_browser_cb,
+            self.auth_code_timeout,
+        )
+        .await?;
+        self.finish_login(&transport, url, token).await
+    }
+
+    /// Headless login: `get_auth_code_cb` receives the authorize URL (the user
+    /// opens it anywhere; the platform then shows a code) and returns the code.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), neuro_config::ConfigError> {
+    /// let factory = neuro_config::ConfigFactory::new();
+    /// let url = url::Url::parse("http://127.0.0.1:8080/api/v1").expect("valid URL");
+    /// factory
+    ///     .login_headless(
+    ///         |auth_url| async move {
+    ///             println!("Open {auth_url} and paste the code:");
+    ///             let mut code = String::new();
+    ///             std::io::stdin().read_line(&mut code).map(|_| code)
+    ///         },
+    ///         &url,
+    ///     )
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn login_headless<F, Fut, E>(
+        &self,
+        get_auth_code_cb: F,
+        url: &Url,
+    ) -> Result<(), ConfigError>
+    where
+        F: FnOnce(Url) -> Fut,
+        Fut: Future<Output = Result<String, E>>,
+        E: Into<CallbackError>,
+    {
+        self.refuse_existing()?;
+        let transport = self.transport()?;
+        let unauthorized = fetch_server_config(&transport, url).await?;
+        let token = crate::login::headless_login(
+            &transport,
+            &unauthorized.auth,
+            get_auth_code_cb,
+            self.auth_code_timeout,
+        )
+        .await?;
+        self.finish_login(&transport, url, token).await
+    }
+
+    /// Logs in with the config a platform job receives in `NEURO_PASSED_CONFIG`
+    /// (`data`, or the variable when `None`): a token, an API URL and the job's
+    /// cluster, which becomes the current one.
+    pub async fn login_with_passed_config(&self, data: Option<&str>) -> Result<(), ConfigError> {
+        let data = match data {
+            Some(data) => data.to_owned(),
+            None => std::env::var(PASSED_CONFIG_ENV).map_err(|_| ConfigError::PassedConfig {
+                reason: format!("Config env variable {PASSED_CONFIG_ENV} is not present"),
+            })?,
+        };
+        let passed = PassedConfig::decode(&data).map_err(|e| ConfigError::PassedConfig {
+            reason: format!("Data in passed config is malformed: {e}"),
+        })?;
+        let url = Url::parse(&passed.url).map_err(|e| ConfigError::PassedConfig {
+            reason: format!("Data in passed config is malformed: url: {e}"),
+        })?;
+        self.login_with_token(&passed.token, &url).await?;
+        let config = self.load_stored().await?;
+        if config.cluster_name() != passed.cluster {
+            config.switch_cluster(&passed.cluster).await?;
+        }
+        Ok(())
     }
 
     /// Reads the stored config and returns a ready [`Config`]. Makes no network
-    /// request.
+    /// request (a token that is due is refreshed on first use).
+    ///
+    /// With no stored config and `NEURO_PASSED_CONFIG` set (inside a job), logs
+    /// in with the passed config first, as the Python SDK does.
     pub async fn load(&self) -> Result<Config, ConfigError> {
-        let path = self.path.clone();
-        let row = tokio::task::spawn_blocking(move || store::load(&path))
-            .await
-            .map_err(|e| ConfigError::malformed(&self.path, format!("loader failed: {e}")))??;
+        if !self.is_config_present() && std::env::var_os(PASSED_CONFIG_ENV).is_some() {
+            self.login_with_passed_config(None).await?;
+        }
+        self.load_stored().await
+    }
+
+    async fn load_stored(&self) -> Result<Config, ConfigError> {
+        let row = run_blocking(&self.path, store::load).await?;
+        let token = row.token.clone();
         let parts = parts_from_row(&self.path, row)?;
-        Config::new(parts, self.transport()?)
+        let plain = self.transport()?;
+        let session = Arc::new(Session::new(
+            self.path.clone(),
+            parts.auth.clone(),
+            token,
+            plain.clone(),
+        ));
+        let transport = plain.with_auth(Arc::new(BearerFromSession(Arc::clone(&session))));
+        let shared = Arc::new(Shared {
+            session,
+            transport,
+            schema: Arc::clone(&self.schema),
+            project_dir: self.effective_project_dir(),
+        });
+        Config::new(parts, shared)
     }
 
     /// Removes the stored config (the `db` file and its WAL files, then the
     /// directory if nothing else is left in it).
     pub async fn logout(&self) -> Result<(), ConfigError> {
         store::remove(&self.path)
+    }
+
+    /// Logs out in the browser too: calls `show_browser_cb` with the platform's
+    /// logout URL (skipped when the stored config is unreadable), then removes
+    /// the stored config.
+    pub async fn logout_with_browser<F, Fut>(&self, show_browser_cb: F) -> Result<(), ConfigError>
+    where
+        F: FnOnce(Url) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        if let Ok(row) = run_blocking(&self.path, store::load).await {
+            if let Ok(parts) = parts_from_row(&self.path, row) {
+                show_browser_cb(crate::login::logout_url(&parts.auth)).await;
+            }
+        }
+        self.logout().await
+    }
+
+    fn refuse_existing(&self) -> Result<(), ConfigError> {
+        if self.is_config_present() {
+            return Err(ConfigError::AlreadyExists {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Fetches `/config` with the new token and stores the login.
+    async fn finish_login(
+        &self,
+        transport: &Transport,
+        url: &Url,
+        token: AuthToken,
+    ) -> Result<(), ConfigError> {
+        let payload = fetch_server_config_payload(transport, url, Some(&token.token)).await?;
+        let server = server_config_from_payload(&payload)?;
+        let row = stored_row(&self.path, url, &server, &payload, token)?;
+        let path = self.path.clone();
+        run_blocking(&path, move |path| store::save(path, &row)).await
     }
 
     fn transport(&self) -> Result<Transport, ConfigError> {
@@ -136,7 +344,7 @@ impl ConfigFactory {
 /// the text the server sent (a parsed [`Url`] no longer knows whether `https://h`
 /// came with a trailing slash). So the database is the same whichever client
 /// logged in.
-fn stored_row(
+pub(crate) fn stored_row(
     path: &Path,
     url: &Url,
     server: &ServerConfig,
@@ -246,8 +454,16 @@ fn parts_from_row(path: &Path, row: StoredRow) -> Result<ConfigParts, ConfigErro
         clusters,
         cluster_name: row.cluster_name,
         org_name: row.org_name,
-        token: row.token,
     })
+}
+
+/// `GET /config` without a token: the OAuth settings.
+async fn fetch_server_config(
+    transport: &Transport,
+    url: &Url,
+) -> Result<ServerConfig, ConfigError> {
+    let payload = fetch_server_config_payload(transport, url, None).await?;
+    server_config_from_payload(&payload)
 }
 
 /// The config directory named by `$NEUROMATION_CONFIG`, else `~/.neuro`.

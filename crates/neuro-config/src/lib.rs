@@ -1,7 +1,10 @@
 //! Login, server configuration and local config storage for the Neuro Platform SDK.
 //!
-//! - [`ConfigFactory`] logs in (`login_with_token`), loads the stored config
+//! - [`ConfigFactory`] logs in (browser and headless OAuth2 with PKCE, a token,
+//!   or the config passed to a job), loads the stored config
 //!   ([`ConfigFactory::load`]) and logs out.
+//! - [`user_config`] reads `user.toml` and the project's `.neuro.toml`;
+//!   [`plugins`] extends their schema.
 //! - [`Config`] is the loaded configuration: user, clusters, presets, service URLs
 //!   and a [`neuro_http::Transport`] that carries the user's token.
 //! - The config lives in `~/.neuro/db` (or `$NEUROMATION_CONFIG`), a SQLite file in
@@ -10,9 +13,12 @@
 mod config;
 mod error;
 mod factory;
+pub mod login;
+pub mod plugins;
 mod server;
 pub mod store;
 pub mod token;
+pub mod user_config;
 
 pub use config::Config;
 pub use error::ConfigError;

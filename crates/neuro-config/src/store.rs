@@ -6,13 +6,17 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use neuro_types::wire::stored_config::{INSERT_MAIN_SQL, MAIN_TABLE_SQL};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::token::AuthToken;
 use crate::ConfigError;
 
 /// File name of the config database inside the config directory.
 pub const DB_FILE: &str = "db";
+
+/// How long a writer waits for another process holding the database lock
+/// (the Python CLI's `sqlite3` waits 5 s).
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One row of the `main` table, with its JSON columns still as text.
 #[derive(Clone, PartialEq)]
@@ -80,7 +84,8 @@ pub fn load(dir: &Path) -> Result<StoredRow, ConfigError> {
     check_mode(dir, 0o700)?;
     check_mode(&file, 0o600)?;
 
-    let conn = Connection::open(&file).map_err(|e| ConfigError::db(&file, e))?;
+    let conn = open_ro(dir)?;
+    let corrupt = |e: rusqlite::Error| ConfigError::malformed(dir, e.to_string());
     let sql: Option<String> = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'main'",
@@ -88,7 +93,7 @@ pub fn load(dir: &Path) -> Result<StoredRow, ConfigError> {
             |row| row.get(0),
         )
         .optional()
-        .map_err(|e| ConfigError::db(&file, e))?;
+        .map_err(corrupt)?;
     if sql.as_deref() != Some(MAIN_TABLE_SQL) {
         return Err(ConfigError::malformed(
             dir,
@@ -119,17 +124,77 @@ pub fn load(dir: &Path) -> Result<StoredRow, ConfigError> {
             },
         )
         .optional()
-        .map_err(|e| ConfigError::db(&file, e))?;
+        .map_err(corrupt)?;
     row.ok_or_else(|| ConfigError::malformed(dir, "table `main` is empty"))
+}
+
+fn open_ro(dir: &Path) -> Result<Connection, ConfigError> {
+    let file = db_path(dir);
+    let conn = Connection::open(&file).map_err(|e| ConfigError::db(&file, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| ConfigError::db(&file, e))?;
+    Ok(conn)
+}
+
+/// The stored token alone (another process may have refreshed it).
+pub fn load_token(dir: &Path) -> Result<AuthToken, ConfigError> {
+    let file = db_path(dir);
+    let conn = open_ro(dir)?;
+    conn.query_row(
+        "SELECT token, expiration_time, refresh_token FROM main ORDER BY timestamp DESC LIMIT 1",
+        [],
+        |row| {
+            Ok(AuthToken {
+                token: row.get(0)?,
+                expiration_time: row.get(1)?,
+                refresh_token: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            })
+        },
+    )
+    .map_err(|e| ConfigError::db(&file, e))
+}
+
+/// Stores a refreshed token in the existing row (`_save_auth_token`), in one
+/// write transaction so that concurrent clients never see half a token.
+pub fn save_token(dir: &Path, token: &AuthToken) -> Result<(), ConfigError> {
+    update(
+        dir,
+        "UPDATE main SET token = ?1, expiration_time = ?2, refresh_token = ?3",
+        params![token.token, token.expiration_time, token.refresh_token],
+    )
+}
+
+/// Stores the current cluster and org in the existing row.
+pub fn save_selection(
+    dir: &Path,
+    cluster_name: &str,
+    org_name: Option<&str>,
+) -> Result<(), ConfigError> {
+    update(
+        dir,
+        "UPDATE main SET cluster_name = ?1, org_name = ?2",
+        params![cluster_name, org_name],
+    )
+}
+
+fn update(dir: &Path, sql: &str, params: impl rusqlite::Params) -> Result<(), ConfigError> {
+    let file = db_path(dir);
+    let mut conn = open_ro(dir)?;
+    let result = (|| -> rusqlite::Result<()> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(sql, params)?;
+        tx.commit()
+    })();
+    result.map_err(|e| ConfigError::db(&file, e))
 }
 
 /// Replaces the stored config with `row`, creating the directory (0700) and the
 /// database (0600) as needed.
 pub fn save(dir: &Path, row: &StoredRow) -> Result<(), ConfigError> {
-    let conn = open_rw(dir)?;
+    let mut conn = open_rw(dir)?;
     let file = db_path(dir);
     let result = (|| -> rusqlite::Result<()> {
-        let tx = conn.unchecked_transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM main", [])?;
         tx.execute(
             INSERT_MAIN_SQL,
@@ -185,6 +250,8 @@ fn open_rw(dir: &Path) -> Result<Connection, ConfigError> {
         .map_err(|e| ConfigError::io(dir, e))?;
     let file = db_path(dir);
     let conn = Connection::open(&file).map_err(|e| ConfigError::db(&file, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| ConfigError::db(&file, e))?;
     fs::set_permissions(&file, fs::Permissions::from_mode(0o600))
         .map_err(|e| ConfigError::io(&file, e))?;
     conn.pragma_update(None, "journal_mode", "WAL")

@@ -44,6 +44,20 @@ impl AuthToken {
         }
     }
 
+    /// The token of a token-endpoint answer received at `now`, with the
+    /// refresh token to keep (a refresh answer carries none).
+    pub fn from_response(
+        answer: &neuro_types::wire::oauth::TokenResponse,
+        refresh_token: String,
+        now: f64,
+    ) -> Self {
+        Self {
+            token: answer.access_token.clone(),
+            expiration_time: expiration_time(now, answer.expires_in as f64),
+            refresh_token,
+        }
+    }
+
     /// The user name carried by the token.
     pub fn username(&self) -> Result<String, ConfigError> {
         username_from_jwt(&self.token)

@@ -17,6 +17,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/config", get(crate::config_api::get_config))
         .merge(crate::storage::router())
+        .merge(crate::oauth::router())
         .nest(
             "/api/v1/jobs",
             crate::jobs::router().merge(crate::monitoring::router()),

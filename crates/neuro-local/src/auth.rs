@@ -70,6 +70,10 @@ struct Claims {
     user: String,
     iat: u64,
     jti: String,
+    /// Expiry (Unix seconds) of tokens issued by the OAuth endpoints; tokens made
+    /// with `neuro-local token create` have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
 }
 
 /// Issues and verifies the platform's bearer tokens.
@@ -125,7 +129,7 @@ impl TokenIssuer {
             Err(err) => {
                 tracing::error!(user, error = %err, "cannot record issued token");
                 let jti = new_jti();
-                let (token, _) = self.sign(user, &jti);
+                let (token, _) = self.sign(user, &jti, None);
                 self.write_live().insert(jti, user.to_owned());
                 token
             }
@@ -134,8 +138,22 @@ impl TokenIssuer {
 
     /// Issues a new token for `user`, recording its id in the database first.
     pub fn try_issue(&self, user: &str) -> anyhow::Result<String> {
+        self.try_issue_with_expiry(user, None)
+    }
+
+    /// Issues a token for `user` that stops working `ttl` after now (an `exp`
+    /// claim), as the OAuth token endpoint hands out.
+    pub fn try_issue_expiring(
+        &self,
+        user: &str,
+        ttl: std::time::Duration,
+    ) -> anyhow::Result<String> {
+        self.try_issue_with_expiry(user, Some(now_secs().saturating_add(ttl.as_secs())))
+    }
+
+    fn try_issue_with_expiry(&self, user: &str, exp: Option<u64>) -> anyhow::Result<String> {
         let jti = new_jti();
-        let (token, iat) = self.sign(user, &jti);
+        let (token, iat) = self.sign(user, &jti, exp);
         let (db_jti, db_user) = (jti.clone(), user.to_owned());
         self.db
             .call_blocking(move |conn| {
@@ -149,13 +167,14 @@ impl TokenIssuer {
         Ok(token)
     }
 
-    fn sign(&self, user: &str, jti: &str) -> (String, u64) {
+    fn sign(&self, user: &str, jti: &str, exp: Option<u64>) -> (String, u64) {
         let iat = now_secs();
         let claims = Claims {
             identity: user.to_owned(),
             user: user.to_owned(),
             iat,
             jti: jti.to_owned(),
+            exp,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .unwrap_or_default();
@@ -166,7 +185,7 @@ impl TokenIssuer {
     pub fn verify(&self, token: &str) -> Option<String> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         let claims = data.claims;
-        if claims.identity != claims.user {
+        if claims.identity != claims.user || claims.exp.is_some_and(|exp| exp <= now_secs()) {
             return None;
         }
         let known = self
@@ -338,7 +357,7 @@ fn new_jti() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

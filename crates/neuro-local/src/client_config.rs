@@ -87,7 +87,7 @@ fn fill(db_path: &Path, settings: &Settings, token: &str) -> Result<(), ClientCo
             None::<String>,
             SDK_VERSION,
             settings.cluster_name,
-            None::<String>,
+            settings.orgs.first().cloned().flatten(),
             clusters,
             now,
         ],
@@ -114,13 +114,20 @@ fn auth_config_json(settings: &Settings) -> Result<String, ClientConfigError> {
 
 /// The stored `clusters` JSON array; presets under `presets` with flat TPU keys.
 fn clusters_json(settings: &Settings) -> Result<String, ClientConfigError> {
-    let cluster = crate::config_api::cluster(settings);
+    let stored: Vec<StoredCluster> = crate::config_api::clusters(settings)
+        .into_iter()
+        .map(stored_cluster)
+        .collect();
+    Ok(StoredCluster::list_to_json(&stored)?)
+}
+
+fn stored_cluster(cluster: neuro_types::wire::ClusterPayload) -> StoredCluster {
     let presets = cluster
         .resource_presets
         .iter()
         .map(|p| Preset::from_payload(p).to_stored(&p.name))
         .collect();
-    let stored = StoredCluster {
+    StoredCluster {
         name: cluster.name,
         orgs: cluster.orgs.unwrap_or_else(|| vec![None]),
         registry_url: cluster.registry_url,
@@ -131,8 +138,7 @@ fn clusters_json(settings: &Settings) -> Result<String, ClientConfigError> {
         disks_url: cluster.disks_url,
         buckets_url: cluster.buckets_url,
         presets,
-    };
-    Ok(StoredCluster::list_to_json(&[stored])?)
+    }
 }
 
 #[cfg(test)]

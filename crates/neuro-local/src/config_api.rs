@@ -41,14 +41,25 @@ pub fn server_config(settings: &Settings, authorized: bool) -> ServerConfigPaylo
         success_redirect_url: None,
         admin_url: None,
         clusters: if authorized {
-            vec![cluster(settings)]
+            clusters(settings)
         } else {
             Vec::new()
         },
     }
 }
 
-/// The one cluster of this platform.
+/// The default cluster, then the extra ones of [`Settings::extra_clusters`].
+pub fn clusters(settings: &Settings) -> Vec<ClusterPayload> {
+    let mut all = vec![cluster(settings)];
+    all.extend(settings.extra_clusters.iter().map(|extra| ClusterPayload {
+        name: extra.name.clone(),
+        orgs: Some(extra.orgs.clone()),
+        ..cluster(settings)
+    }));
+    all
+}
+
+/// The default cluster of this platform.
 pub fn cluster(settings: &Settings) -> ClusterPayload {
     ClusterPayload {
         name: settings.cluster_name.clone(),
@@ -60,7 +71,7 @@ pub fn cluster(settings: &Settings) -> ClusterPayload {
         disks_url: settings.disks_url().to_string(),
         buckets_url: settings.buckets_url().to_string(),
         resource_presets: settings.presets.clone(),
-        orgs: Some(vec![None]),
+        orgs: Some(settings.orgs.clone()),
     }
 }
 

@@ -43,6 +43,7 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         migrate(&conn).context("database migration failed")?;
         crate::jobs::store::migrate(&conn).context("jobs database migration failed")?;
+        crate::oauth::migrate(&conn).context("oauth database migration failed")?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -17,6 +17,7 @@ pub mod error;
 pub mod jobs;
 pub mod monitoring;
 pub mod ndjson;
+pub mod oauth;
 pub mod platform;
 pub mod settings;
 pub mod state;

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use neuro_local::auth::{self, TokenIssuer};
 use neuro_local::db::Db;
-use neuro_local::LocalPlatform;
+use neuro_local::{LocalPlatform, LocalPlatformBuilder};
 
 /// A single-machine Neuro Platform speaking the real platform API.
 #[derive(Debug, Parser)]
@@ -20,6 +20,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the `serve` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the platform until SIGINT or SIGTERM.
@@ -44,6 +46,20 @@ enum Command {
         /// Name of the admin user created on first start.
         #[arg(long, default_value = "admin")]
         admin_user: String,
+        /// An org of the default cluster, in order; `NO_ORG` is "no org"
+        /// [default: NO_ORG only].
+        #[arg(long = "org", value_name = "ORG")]
+        orgs: Vec<String>,
+        /// One more cluster in /config, sharing this platform's services:
+        /// `NAME` or `NAME=ORG,ORG` (`NO_ORG` is "no org"). Repeatable.
+        #[arg(long = "extra-cluster", value_name = "NAME[=ORGS]")]
+        extra_clusters: Vec<String>,
+        /// The user the OAuth login page approves [default: the admin user].
+        #[arg(long)]
+        oauth_user: Option<String>,
+        /// Lifetime of the access tokens of the OAuth login, in seconds.
+        #[arg(long, default_value_t = 86_400)]
+        access_token_ttl: u64,
     },
     /// Manage tokens.
     Token {
@@ -108,6 +124,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             no_client_config,
             public_url,
             admin_user,
+            orgs,
+            extra_clusters,
+            oauth_user,
+            access_token_ttl,
         } => {
             let data_dir = data_dir_or_default(data_dir)?;
             let client_config = if no_client_config {
@@ -115,17 +135,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 client_config.or_else(default_client_config_dir)
             };
+            let mut builder = LocalPlatform::builder()
+                .data_dir(data_dir)
+                .listen(listen)
+                .public_url(public_url)
+                .admin_user(admin_user)
+                .client_config_dir(client_config)
+                .access_token_ttl(std::time::Duration::from_secs(access_token_ttl))
+                .orgs(orgs.iter().map(|o| org_name(o)).collect());
+            if let Some(user) = oauth_user {
+                builder = builder.oauth_user(user);
+            }
+            for spec in &extra_clusters {
+                let (name, orgs) = match spec.split_once('=') {
+                    Some((name, orgs)) => (name, orgs.split(',').map(org_name).collect()),
+                    None => (spec.as_str(), vec![None]),
+                };
+                anyhow::ensure!(!name.is_empty(), "--extra-cluster needs a name: {spec:?}");
+                builder = builder.extra_cluster(name, orgs);
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?;
-            runtime.block_on(serve(
-                data_dir,
-                listen,
-                public_url,
-                client_config,
-                admin_user,
-            ))
+            runtime.block_on(serve(builder))
         }
         Command::Token {
             command: TokenCommand::Create { user, data_dir },
@@ -165,21 +198,13 @@ fn default_client_config_dir() -> Option<PathBuf> {
     }
 }
 
-async fn serve(
-    data_dir: PathBuf,
-    listen: SocketAddr,
-    public_url: Option<url::Url>,
-    client_config: Option<PathBuf>,
-    admin_user: String,
-) -> anyhow::Result<()> {
-    let platform = LocalPlatform::builder()
-        .data_dir(data_dir)
-        .listen(listen)
-        .public_url(public_url)
-        .admin_user(admin_user)
-        .client_config_dir(client_config)
-        .start()
-        .await?;
+/// `NO_ORG` (as the Python CLI spells it) is "no org".
+fn org_name(text: &str) -> Option<String> {
+    (text != "NO_ORG").then(|| text.to_owned())
+}
+
+async fn serve(builder: LocalPlatformBuilder) -> anyhow::Result<()> {
+    let platform = builder.start().await?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(

@@ -24,7 +24,7 @@ use crate::auth::{self, TokenIssuer, UserError};
 use crate::client_config::{write_client_config, ClientConfigError};
 use crate::db::Db;
 use crate::jobs::JobService;
-use crate::settings::Settings;
+use crate::settings::{ClusterSpec, Settings, DEFAULT_ACCESS_TOKEN_TTL};
 use crate::state::AppState;
 
 /// Name of the file holding the admin user's token in the data directory.
@@ -92,6 +92,10 @@ pub struct LocalPlatformBuilder {
     admin_user: String,
     client_config_dir: Option<PathBuf>,
     public_url: Option<Url>,
+    oauth_user: Option<String>,
+    access_token_ttl: Duration,
+    orgs: Vec<Option<String>>,
+    extra_clusters: Vec<ClusterSpec>,
 }
 
 impl Default for LocalPlatformBuilder {
@@ -102,6 +106,10 @@ impl Default for LocalPlatformBuilder {
             admin_user: "admin".to_owned(),
             client_config_dir: None,
             public_url: None,
+            oauth_user: None,
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            orgs: vec![None],
+            extra_clusters: Vec::new(),
         }
     }
 }
@@ -141,6 +149,37 @@ impl LocalPlatformBuilder {
         self
     }
 
+    /// The user the OAuth authorize page approves (browser and headless login).
+    /// Default: the admin user. Created on start if missing.
+    pub fn oauth_user(mut self, name: impl Into<String>) -> Self {
+        self.oauth_user = Some(name.into());
+        self
+    }
+
+    /// `expires_in` of the access tokens the OAuth endpoints issue (default one
+    /// day). The SDKs refresh after three quarters of it.
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Orgs of the default cluster (`None` = "no org"); default `[None]`. The
+    /// first one is the one a login picks.
+    pub fn orgs(mut self, orgs: Vec<Option<String>>) -> Self {
+        self.orgs = orgs;
+        self
+    }
+
+    /// Lists one more cluster in `/config`, sharing this platform's services, so
+    /// that clients can switch clusters. None by default.
+    pub fn extra_cluster(mut self, name: impl Into<String>, orgs: Vec<Option<String>>) -> Self {
+        self.extra_clusters.push(ClusterSpec {
+            name: name.into(),
+            orgs,
+        });
+        self
+    }
+
     /// Prepares the data directory, opens the state, binds the address and
     /// starts serving.
     pub async fn start(self) -> Result<RunningPlatform, PlatformError> {
@@ -161,7 +200,18 @@ impl LocalPlatformBuilder {
             Some(url) => url,
             None => base_url(local_addr)?,
         };
-        let settings = Arc::new(Settings::new(data_dir.clone(), public_url));
+        let oauth_user = self
+            .oauth_user
+            .clone()
+            .unwrap_or_else(|| self.admin_user.clone());
+        let mut settings = Settings::new(data_dir.clone(), public_url);
+        settings.oauth_user = Some(oauth_user.clone());
+        settings.access_token_ttl = self.access_token_ttl;
+        if !self.orgs.is_empty() {
+            settings.orgs = self.orgs.clone();
+        }
+        settings.extra_clusters = self.extra_clusters.clone();
+        let settings = Arc::new(settings);
         let storage_dir = settings.storage_dir();
         std::fs::create_dir_all(&storage_dir).map_err(|source| PlatformError::DataDir {
             path: storage_dir,
@@ -173,6 +223,7 @@ impl LocalPlatformBuilder {
             TokenIssuer::open(&data_dir, db.clone()).map_err(|e| PlatformError::State(e.into()))?,
         );
         let admin_token = ensure_admin(&data_dir, &db, &tokens, &self.admin_user)?;
+        auth::ensure_user(&db, &oauth_user)?;
         let jobs = JobService::new(settings.clone(), db.clone())
             .map_err(|e| PlatformError::Jobs(e.into()))?;
         let state = AppState {

@@ -24,7 +24,29 @@ pub struct Settings {
     pub total_cpu: f64,
     /// Memory capacity for accounting, in bytes.
     pub total_memory: u64,
+    /// Orgs of the default cluster in `/config` (`None` = "no org"); default `[None]`.
+    pub orgs: Vec<Option<String>>,
+    /// Further clusters listed in `/config` (opt-in; none by default). They share
+    /// this platform's services, so `switch_cluster` can be exercised for real.
+    pub extra_clusters: Vec<ClusterSpec>,
+    /// The user the OAuth authorize page approves without asking (`None`: the
+    /// browser and headless logins are refused).
+    pub oauth_user: Option<String>,
+    /// `expires_in` of the access tokens the OAuth token endpoint issues.
+    pub access_token_ttl: std::time::Duration,
 }
+
+/// Name and orgs of an extra cluster listed in `/config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterSpec {
+    /// Cluster name.
+    pub name: String,
+    /// Orgs of the cluster (`None` = "no org"), in order; the first is picked at login.
+    pub orgs: Vec<Option<String>>,
+}
+
+/// Default lifetime of an access token issued by the OAuth endpoints: one day.
+pub const DEFAULT_ACCESS_TOKEN_TTL: std::time::Duration = std::time::Duration::from_secs(86_400);
 
 impl Settings {
     /// Settings for a platform serving `base_url` from `data_dir`, with presets sized
@@ -38,6 +60,10 @@ impl Settings {
             presets: machine.presets(),
             total_cpu: machine.cpu,
             total_memory: machine.memory,
+            orgs: vec![None],
+            extra_clusters: Vec::new(),
+            oauth_user: None,
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
         }
     }
 

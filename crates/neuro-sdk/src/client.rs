@@ -1,7 +1,12 @@
 //! [`Client`] and [`Factory`]: the entry points of the SDK.
 
-use std::path::Path;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use neuro_config::login::CallbackError;
+use neuro_config::plugins::{ConfigBuilder, Plugin};
+use neuro_config::user_config::UserConfig;
 use neuro_config::{Config, ConfigFactory};
 use neuro_http::TransportOptions;
 use neuro_jobs::Jobs;
@@ -54,6 +59,30 @@ impl Client {
     pub fn storage(&self) -> &Storage {
         &self.storage
     }
+
+    /// Switches to cluster `name` (stored for later clients too); every API of
+    /// this client then works on it. See [`Config::switch_cluster`].
+    pub async fn switch_cluster(&mut self, name: &str) -> Result<(), Error> {
+        let config = self.config.switch_cluster(name).await?;
+        *self = Client::new(config);
+        Ok(())
+    }
+
+    /// Acts for org `name` (`None`: no org) from now on (stored). See
+    /// [`Config::switch_org`].
+    pub async fn switch_org(&mut self, name: Option<&str>) -> Result<(), Error> {
+        let config = self.config.switch_org(name).await?;
+        *self = Client::new(config);
+        Ok(())
+    }
+
+    /// Fetches the server configuration again and stores it. See
+    /// [`Config::fetch`].
+    pub async fn fetch_config(&mut self) -> Result<(), Error> {
+        let config = self.config.fetch().await?;
+        *self = Client::new(config);
+        Ok(())
+    }
 }
 
 /// Logs in and out, and makes [`Client`]s from the stored configuration.
@@ -99,6 +128,53 @@ impl Factory {
         }
     }
 
+    /// Registers a plugin that extends the accepted user-config schema
+    /// (see [`neuro_config::plugins`]). This replaces the Python SDK's entry-point
+    /// discovery: register every plugin explicitly before [`Factory::get`].
+    ///
+    /// ```
+    /// use neuro_sdk::config::plugins::{ConfigBuilder, ConfigScope};
+    /// use neuro_sdk::{ConfigError, Factory};
+    ///
+    /// fn my_plugin(config: &mut ConfigBuilder) -> Result<(), ConfigError> {
+    ///     config.define_str("my-tool", "profile", ConfigScope::All)?;
+    ///     config.define_int_list("my-tool", "ports", ConfigScope::Global)
+    /// }
+    ///
+    /// let factory = Factory::with_path("/tmp/neuro-doc-config").with_plugin(&my_plugin).unwrap();
+    /// assert!(factory.config_schema().param("my-tool", "ports").is_some());
+    /// ```
+    pub fn with_plugin(self, plugin: &dyn Plugin) -> Result<Self, Error> {
+        Ok(Self {
+            inner: self.inner.with_plugin(plugin)?,
+        })
+    }
+
+    /// The accepted user-config schema (the CLI's plus the plugins').
+    pub fn config_schema(&self) -> &ConfigBuilder {
+        self.inner.config_schema()
+    }
+
+    /// Looks for the project `.neuro.toml` from `dir` upwards (default: the
+    /// current directory).
+    pub fn project_dir(self, dir: impl Into<PathBuf>) -> Self {
+        Self {
+            inner: self.inner.project_dir(dir),
+        }
+    }
+
+    /// How long the OAuth logins wait for the authorization code (default 60 s).
+    pub fn auth_code_timeout(self, timeout: Duration) -> Self {
+        Self {
+            inner: self.inner.auth_code_timeout(timeout),
+        }
+    }
+
+    /// The merged user configuration, without logging in.
+    pub fn load_user_config(&self) -> Result<UserConfig, Error> {
+        Ok(self.inner.load_user_config()?)
+    }
+
     /// The config directory.
     pub fn path(&self) -> &Path {
         self.inner.path()
@@ -115,7 +191,49 @@ impl Factory {
         Ok(self.inner.login_with_token(token, url).await?)
     }
 
-    /// A client from the stored configuration. Makes no network request.
+    /// Browser login (OAuth2 with PKCE): `show_browser_cb` gets the URL to open.
+    /// See [`ConfigFactory::login`].
+    pub async fn login<F, Fut>(&self, show_browser_cb: F, url: &Url) -> Result<(), Error>
+    where
+        F: FnOnce(Url) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        Ok(self.inner.login(show_browser_cb, url).await?)
+    }
+
+    /// Headless login: `get_auth_code_cb` gets the URL to open and returns the
+    /// code the platform shows. See [`ConfigFactory::login_headless`].
+    pub async fn login_headless<F, Fut, E>(
+        &self,
+        get_auth_code_cb: F,
+        url: &Url,
+    ) -> Result<(), Error>
+    where
+        F: FnOnce(Url) -> Fut,
+        Fut: Future<Output = Result<String, E>>,
+        E: Into<CallbackError>,
+    {
+        Ok(self.inner.login_headless(get_auth_code_cb, url).await?)
+    }
+
+    /// Logs in with a job's passed config (`data`, or `NEURO_PASSED_CONFIG`).
+    pub async fn login_with_passed_config(&self, data: Option<&str>) -> Result<(), Error> {
+        Ok(self.inner.login_with_passed_config(data).await?)
+    }
+
+    /// Logs out in the browser (`show_browser_cb` gets the logout URL) and
+    /// removes the stored configuration.
+    pub async fn logout_with_browser<F, Fut>(&self, show_browser_cb: F) -> Result<(), Error>
+    where
+        F: FnOnce(Url) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        Ok(self.inner.logout_with_browser(show_browser_cb).await?)
+    }
+
+    /// A client from the stored configuration. Makes no network request (an
+    /// expired token is refreshed on first use); inside a job with
+    /// `NEURO_PASSED_CONFIG` and no stored config, logs in with it first.
     pub async fn get(&self) -> Result<Client, Error> {
         Ok(Client::new(self.inner.load().await?))
     }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+pub mod browser;
 pub mod proxy;
 pub mod recorder;
 

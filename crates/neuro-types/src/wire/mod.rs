@@ -12,6 +12,7 @@
 pub mod config;
 pub mod error;
 pub mod jobs;
+pub mod oauth;
 pub mod pyjson;
 pub mod serde_util;
 pub mod storage;
