@@ -120,10 +120,7 @@ async fn user_toml_and_project_file_merge_and_validate() {
         ));
         std::fs::write(&path, saved).unwrap();
     }
-    let err = match factory.get().await {
-        Ok(_) => None,
-        Err(e) => Some(e),
-    };
+    let err = factory.get().await.err();
     assert!(err.is_none(), "{err:?}");
 
     // Without the plugin its section is unknown.

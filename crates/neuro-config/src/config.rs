@@ -346,6 +346,12 @@ impl Config {
         )
     }
 
+    /// A [`Parser`](neuro_types::parser::Parser) for this user, cluster and org:
+    /// volumes, images, environment variables and URIs as users type them.
+    pub fn parser(&self) -> neuro_types::parser::Parser {
+        neuro_types::parser::Parser::new(self.inner.image_context.clone())
+    }
+
     /// The context that parses image references, with every cluster's registry.
     pub fn image_context(&self) -> &ImageContext {
         &self.inner.image_context

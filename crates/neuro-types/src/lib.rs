@@ -12,6 +12,7 @@
 //! | [`config`] | [`Cluster`], [`Preset`], [`AuthConfig`], [`ServerConfig`] and their `/config` and stored forms |
 //! | [`jobs`] | [`JobDescription`], [`Container`] and its parts, statuses, and the [`JobRun`] / [`JobStart`] request builders |
 //! | [`storage`] | [`FileStatus`], [`StorageDeleteEvent`], [`DiskUsageInfo`] |
+//! | [`parser`] | [`Parser`](parser::Parser): volumes, images, environment variables and URIs as users type them |
 //! | [`permission`] | [`Action`], [`Permission`], [`Share`] |
 //! | [`error`] | [`ModelError`], the error of every payload conversion |
 //!
@@ -43,6 +44,7 @@ pub mod config;
 pub mod error;
 pub mod image;
 pub mod jobs;
+pub mod parser;
 pub mod permission;
 pub mod storage;
 pub mod uri;
