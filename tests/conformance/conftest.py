@@ -82,7 +82,7 @@ class LocalPlatform:
     """A neuro-local server process on a private data dir, in its own process
     group (so jobs it spawned go down with it)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, extra_args: tuple = ()) -> None:
         self.data_dir = tmp / "data"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -101,6 +101,7 @@ class LocalPlatform:
                 "--listen",
                 f"127.0.0.1:{self.port}",
                 "--no-client-config",
+                *extra_args,
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -415,3 +415,55 @@ async fn passed_config_inside_a_job_logs_the_owner_in() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn corrupt_or_foreign_configs_say_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = TempDir::new().unwrap();
+    let make = |name: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        dir
+    };
+    let seal = |dir: &std::path::Path| {
+        std::fs::set_permissions(dir.join("db"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    // Not SQLite at all.
+    let garbage = make("garbage");
+    std::fs::write(garbage.join("db"), b"this is not sqlite").unwrap();
+    seal(&garbage);
+    // The layout of an older client (no org_name column).
+    let old = make("old");
+    let conn = rusqlite::Connection::open(old.join("db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE main (auth_config TEXT, token TEXT, expiration_time REAL, \
+         refresh_token TEXT, url TEXT, admin_url TEXT, version TEXT, cluster_name TEXT, \
+         clusters TEXT, timestamp REAL); \
+         INSERT INTO main VALUES ('{}', 't', 0, '', 'http://h/api/v1', NULL, '21.1.1', 'c', '[]', 1);",
+    )
+    .unwrap();
+    seal(&old);
+    // The right layout with unreadable content.
+    let bad_json = make("bad-json");
+    let conn = rusqlite::Connection::open(bad_json.join("db")).unwrap();
+    conn.execute_batch(&format!(
+        "{}; INSERT INTO main VALUES ('{{not json', 't', 0, '', 'http://h/api/v1', NULL, \
+         '22.7.1', 'c', NULL, '[]', 1);",
+        neuro_types::wire::stored_config::MAIN_TABLE_SQL
+    ))
+    .unwrap();
+    seal(&bad_json);
+    for dir in [garbage, old, bad_json] {
+        let err = Factory::with_path(&dir).get().await.unwrap_err();
+        assert!(
+            matches!(err, Error::Config(ConfigError::Malformed { .. })),
+            "{}: {err:?}",
+            dir.display()
+        );
+        assert!(
+            err.to_string().contains("Please logout and login again"),
+            "{err}"
+        );
+    }
+}
