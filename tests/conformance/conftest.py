@@ -60,6 +60,8 @@ def _clean_env(home: Path, config_dir: Path) -> Dict[str, str]:
         NEURO_CLI_DISABLE_PYPI_VERSION_CHECK="1",
         NEUROMATION_CONFIG=str(config_dir),
         NO_PROXY="*",
+        # `neuro config logout` opens the logout page: a no-op "browser".
+        BROWSER="true",
         PYTHONPATH=os.pathsep.join(
             p for p in (str(HERE / "offline"), env.get("PYTHONPATH", "")) if p
         ),
@@ -292,6 +294,13 @@ def with_sdk(cli: Cli, body):
             await client.close()
 
     return asyncio.run(main())
+
+
+async def aiterate(context_manager):
+    """Iterates an SDK listing (`async with client.storage.list(...) as it`)."""
+    async with context_manager as it:
+        async for item in it:
+            yield item
 
 
 class Probe:
