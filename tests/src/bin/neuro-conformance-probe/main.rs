@@ -9,12 +9,17 @@
 //!     [--owner O]... [--since RFC3339] [--until RFC3339] [--cluster C] [--reverse] [--limit N]
 //! neuro-conformance-probe --config DIR storage-ls URI
 //! neuro-conformance-probe --config DIR storage-stat URI
+//! neuro-conformance-probe --config DIR job-start --preset P --image I [options]
+//! neuro-conformance-probe --config DIR storage-put LOCAL URI
+//! neuro-conformance-probe --config DIR storage-get URI LOCAL
 //! ```
 //!
 //! The output is one JSON document on stdout, keyed by the Python SDK's
-//! attribute names (see `dump`). Errors go to stderr with exit status 1.
+//! attribute names (see `dump`): the object read, the job started, or the
+//! `FileStatus` of the file put or got. Errors go to stderr with exit status 1.
 
 mod dump;
+mod start;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +65,22 @@ enum Command {
     StorageStat {
         /// `storage:` URI.
         uri: String,
+    },
+    /// Starts a job from a preset; prints the job the server answered with.
+    JobStart(start::StartArgs),
+    /// Uploads a local file; prints the uploaded file's status.
+    StoragePut {
+        /// Local file.
+        local: PathBuf,
+        /// `storage:` URI.
+        uri: String,
+    },
+    /// Downloads a file; prints the downloaded file's status.
+    StorageGet {
+        /// `storage:` URI.
+        uri: String,
+        /// Local file.
+        local: PathBuf,
     },
 }
 
@@ -154,6 +175,18 @@ async fn run(cli: Cli) -> Result<Value, BoxError> {
             entries.iter().map(dump::file_status).collect()
         }
         Command::StorageStat { uri } => {
+            dump::file_status(&client.storage().stat(uri.as_str()).await?)
+        }
+        Command::JobStart(args) => {
+            let job = args.job_start()?;
+            dump::job(&client.jobs().start(job).await?)
+        }
+        Command::StoragePut { local, uri } => {
+            client.storage().upload_file(&local, uri.as_str()).await?;
+            dump::file_status(&client.storage().stat(uri.as_str()).await?)
+        }
+        Command::StorageGet { uri, local } => {
+            client.storage().download_file(uri.as_str(), &local).await?;
             dump::file_status(&client.storage().stat(uri.as_str()).await?)
         }
     })
