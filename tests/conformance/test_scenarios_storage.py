@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from yarl import URL
 
 from conftest import Cli, aiterate, with_sdk
@@ -238,3 +239,43 @@ def _names(cli: Cli, uri: str) -> list:
         return sorted([s.name async for s in aiterate(client.storage.list(URL(uri)))])
 
     return with_sdk(cli, body)
+
+
+def test_sdk_storage_errors_map_like_the_real_server(make_cli) -> None:
+    """Error answers (wire-protocol-data: 400 with errno, 404 to hide other
+    users' files) reach the Python SDK as the exceptions its callers expect."""
+    cli = make_cli()
+    stranger = make_cli("stranger")
+
+    async def body(client):
+        from neuro_sdk import ResourceNotFound
+
+        st = client.storage
+
+        async def data():
+            yield b"x"
+
+        await st.mkdir(URL("storage:err"), exist_ok=True)
+        await st.create(URL("storage:err/file"), data())
+        with pytest.raises(NotADirectoryError):
+            [s async for s in aiterate(st.list(URL("storage:err/file")))]
+        with pytest.raises(NotADirectoryError):
+            await st.mkdir(URL("storage:err/file/sub"), parents=True)
+        with pytest.raises(FileExistsError):
+            await st.mkdir(URL("storage:err"))
+        with pytest.raises(IsADirectoryError):
+            await st.rm(URL("storage:err"))
+        with pytest.raises(ResourceNotFound):
+            await st.stat(URL("storage:err/missing"))
+        with pytest.raises(ResourceNotFound):
+            await st.mv(URL("storage:err/missing"), URL("storage:err/other"))
+        with pytest.raises(ResourceNotFound):
+            await st.rm(URL("storage:err/missing"))
+        # Another user's tree is not found, not forbidden.
+        with pytest.raises(ResourceNotFound):
+            await st.stat(URL(f"storage://default/{stranger.user}"))
+        with pytest.raises(ResourceNotFound):
+            [s async for s in aiterate(st.list(URL(f"storage://default/{stranger.user}")))]
+        return True
+
+    assert with_sdk(cli, body)
