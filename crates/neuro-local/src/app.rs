@@ -23,6 +23,10 @@ pub fn app(state: AppState) -> Router {
             crate::jobs::router().merge(crate::monitoring::router()),
         )
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::jobs::ingress::route,
+        ))
         .layer(middleware::from_fn(common_headers))
         .with_state(state)
 }

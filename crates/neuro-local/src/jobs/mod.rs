@@ -7,6 +7,7 @@
 
 pub mod access;
 mod api;
+pub mod ingress;
 pub mod io;
 pub mod list;
 pub mod logs;

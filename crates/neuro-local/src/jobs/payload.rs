@@ -7,7 +7,8 @@
 //! * `http_url` is `http://<job-id>.jobs.localhost:<port>` and `http_url_named` is
 //!   `http://<name>--<owner>.jobs.localhost:<port>`, with the scheme and port of
 //!   the server's base URL. Names under `localhost` resolve to the loopback address
-//!   (RFC 6761), so an ingress on the server's own port can route by `Host`.
+//!   (RFC 6761), and the ingress on the server's own port routes by `Host`
+//!   ([`super::ingress`]).
 //! * `internal_hostname` is `<job-id>.platform-jobs` and `internal_hostname_named`
 //!   is `<name>--<owner>.platform-jobs`, the platform's in-cluster forms.
 
@@ -16,14 +17,13 @@ use neuro_types::wire::{ContainerPayload, HistoryPayload, JobPayload, StatusItem
 
 use crate::settings::Settings;
 
+use super::ingress::HTTP_DOMAIN;
 use super::model::{us_to_datetime, JobRecord, MIB};
 
-/// Domain of the jobs' HTTP host names.
-const HTTP_DOMAIN: &str = "jobs.localhost";
 /// Domain of the jobs' in-cluster host names.
 const INTERNAL_DOMAIN: &str = "platform-jobs";
 /// Separator between a job name and its owner in named host names.
-const NAME_SEPARATOR: &str = "--";
+pub(crate) const NAME_SEPARATOR: &str = "--";
 
 /// `job://<cluster>/[<org>/]<owner>/<id>`.
 pub fn job_uri(job: &JobRecord) -> String {

@@ -437,6 +437,35 @@ mod tests {
         assert!(wait_gone(p.pid).await);
     }
 
+    /// A file mounted read-only at a container path, as a secret file is.
+    #[tokio::test]
+    async fn a_read_only_file_mount_holds_the_files_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, b"s3cr3t").unwrap();
+        let mut l = launch(
+            dir.path(),
+            "cat /run/neuro-test/secret; echo; \
+             if echo x > /run/neuro-test/secret; then echo writable; else echo refused; fi",
+        );
+        l.cwd = PathBuf::from("/");
+        l.mounts = JobMounts {
+            binds: vec![super::super::sandbox::BindMount {
+                host: secret.clone(),
+                container: "/run/neuro-test/secret".into(),
+                read_only: true,
+            }],
+        };
+        let (mut p, pump) = spawn_logged(&l, dir.path());
+        assert_eq!(p.wait().await.unwrap(), 0);
+        pump.join().unwrap();
+        let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
+        assert!(log.starts_with("s3cr3t\n"), "{log}");
+        assert!(log.ends_with("refused\n"), "{log}");
+        assert_eq!(std::fs::read(&secret).unwrap(), b"s3cr3t");
+        assert!(!Path::new("/run/neuro-test").exists());
+    }
+
     #[test]
     fn start_ticks_of_self() {
         let me = i32::try_from(std::process::id()).unwrap();

@@ -307,6 +307,23 @@ impl JobService {
         self.inner.resolve(user, id_or_name, action).await
     }
 
+    /// The job whose HTTP host label is `label`: its id, or `<name>--<owner>`.
+    pub async fn find_by_label(&self, label: &str) -> Result<Option<JobRecord>, ApiError> {
+        let label = label.to_owned();
+        self.inner
+            .db
+            .call(move |conn| {
+                if id_like(&label) {
+                    return store::get_job(conn, &label);
+                }
+                match label.rsplit_once(super::payload::NAME_SEPARATOR) {
+                    Some((name, owner)) => store::get_job_by_name(conn, owner, name),
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
+
     /// The live side of job `id` while it is started (running, restarting or
     /// stopping); `None` before its start and after its end.
     pub fn io(&self, id: &str) -> Option<Arc<JobIo>> {
