@@ -284,13 +284,8 @@ def test_save_is_refused_clearly(cli: Cli) -> None:
         from neuro_sdk import IllegalArgumentError, RemoteImage
 
         job = await _running(client, "sleep 60")
-        image = RemoteImage.new_neuro_image(
-            name="saved",
-            registry=client.config.registry_url.host,
-            owner=client.config.username,
-            cluster_name=client.config.cluster_name,
-            tag="latest",
-        )
+        image = client.parse.remote_image("image:saved:latest")
+        assert isinstance(image, RemoteImage)
         with pytest.raises(IllegalArgumentError, match="not supported"):
             await client.jobs.save(job.id, image)
         await client.jobs.kill(job.id)

@@ -3,6 +3,10 @@
 use crate::env::BenchEnv;
 use crate::measure::Measurement;
 
+mod job_setup;
+mod jobs_exec;
+mod jobs_list;
+mod jobs_logs;
 mod ls_cold;
 
 /// One benchmark scenario.
@@ -17,11 +21,33 @@ pub(crate) struct Scenario {
 }
 
 /// Every scenario, in report order.
-pub(crate) const SCENARIOS: &[Scenario] = &[Scenario {
-    name: "ls-cold",
-    about: "process start to a storage listing of 100 entries, from a stored login",
-    run: ls_cold::run,
-}];
+pub(crate) const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "ls-cold",
+        about: "process start to a storage listing of 100 entries, from a stored login",
+        run: ls_cold::run,
+    },
+    Scenario {
+        name: "jobs-logs",
+        about: "streaming the 107 MB log of a finished job (log_ws)",
+        run: jobs_logs::run,
+    },
+    Scenario {
+        name: "jobs-exec",
+        about: "one `exec true` round trip into a running job, handshake to exit code",
+        run: jobs_exec::run,
+    },
+    Scenario {
+        name: "jobs-list",
+        about: "listing 10,000 jobs as a stream",
+        run: jobs_list::run_all,
+    },
+    Scenario {
+        name: "jobs-list-first",
+        about: "the first item of a listing of 10,000 jobs",
+        run: jobs_list::run_first,
+    },
+];
 
 /// The scenario called `name`.
 pub(crate) fn find(name: &str) -> Option<&'static Scenario> {
