@@ -467,3 +467,55 @@ async fn corrupt_or_foreign_configs_say_what_to_do() {
         );
     }
 }
+
+#[tokio::test]
+async fn factory_get_makes_no_request_unless_a_refresh_is_due() {
+    let rec = common::recorder::Recorder::start().await;
+    let config_dir = rec.dir.path().join("config");
+    let factory = Factory::with_path(&config_dir);
+    let client = factory.get().await.unwrap();
+    assert_eq!(client.username(), "alice");
+    assert!(rec.take_lines().is_empty(), "Factory::get sent requests");
+
+    // A headless login through the proxy, then an expired token: one refresh
+    // (form-encoded, to the token endpoint), then the request itself.
+    let oauth_dir = rec.dir.path().join("oauth");
+    let oauth = Factory::with_path(&oauth_dir);
+    let api_url: Url = format!("http://{}/api/v1", rec.addr()).parse().unwrap();
+    oauth
+        .login_headless(
+            |url| async move { Ok::<_, std::io::Error>(shown_code(&open(url).await)) },
+            &api_url,
+        )
+        .await
+        .unwrap();
+    expire_stored_token(&oauth_dir);
+    rec.take();
+    let client = oauth.get().await.unwrap();
+    assert!(rec.take_lines().is_empty());
+    client
+        .storage()
+        .mkdir("storage:x", true, true)
+        .await
+        .unwrap();
+    let recorded = rec.take();
+    assert_eq!(recorded[0].line(), "POST /oauth/token");
+    assert_eq!(
+        recorded[0].header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    let form = String::from_utf8_lossy(&recorded[0].body).into_owned();
+    assert!(
+        form.starts_with("grant_type=refresh_token&refresh_token="),
+        "{form}"
+    );
+    assert!(form.ends_with("&client_id=neuro-local"), "{form}");
+    assert!(
+        recorded[1]
+            .line()
+            .starts_with("PUT /api/v1/storage/alice/x"),
+        "{}",
+        recorded[1].line()
+    );
+    assert_eq!(recorded.len(), 2);
+}

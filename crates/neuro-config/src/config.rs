@@ -130,6 +130,15 @@ impl Config {
     /// The org is kept when the new cluster has it; otherwise "no org" if the
     /// cluster allows it, else its alphabetically first org. Refused when the
     /// project's `.neuro.toml` sets the cluster.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), neuro_config::ConfigError> {
+    /// let config = neuro_config::ConfigFactory::new().load().await?;
+    /// let config = config.switch_cluster("other").await?;
+    /// let config = config.switch_org(Some("my-org")).await?;
+    /// assert_eq!((config.cluster_name(), config.org_name()), ("other", Some("my-org")));
+    /// # Ok(()) }
+    /// ```
     pub async fn switch_cluster(&self, name: &str) -> Result<Config, ConfigError> {
         if self.inner.cluster_from_project {
             return Err(ConfigError::ProjectOverride { what: "cluster" });

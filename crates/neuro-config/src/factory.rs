@@ -234,6 +234,16 @@ impl ConfigFactory {
     /// Logs in with the config a platform job receives in `NEURO_PASSED_CONFIG`
     /// (`data`, or the variable when `None`): a token, an API URL and the job's
     /// cluster, which becomes the current one.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), neuro_config::ConfigError> {
+    /// // Inside a job started with `pass_config`:
+    /// let factory = neuro_config::ConfigFactory::with_path("/tmp/job-config");
+    /// factory.login_with_passed_config(None).await?;
+    /// let config = factory.load().await?;
+    /// println!("running as {}", config.username());
+    /// # Ok(()) }
+    /// ```
     pub async fn login_with_passed_config(&self, data: Option<&str>) -> Result<(), ConfigError> {
         let data = match data {
             Some(data) => data.to_owned(),

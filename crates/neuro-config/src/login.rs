@@ -202,8 +202,15 @@ impl CallbackState {
 
 async fn serve_callback(listener: TcpListener, state: CallbackState) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Out of descriptors and the like: back off instead of spinning;
+                // the login times out if this persists.
+                tracing::debug!(error = %err, "login callback accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let state = state.clone();
         tokio::spawn(async move {

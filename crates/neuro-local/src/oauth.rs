@@ -191,6 +191,11 @@ async fn authorize(
     let stored = state
         .db
         .call(move |conn| {
+            // Codes nobody exchanged are dropped when new ones are made.
+            conn.execute(
+                "DELETE FROM oauth_codes WHERE expires_at <= ?1",
+                [now_secs() as i64],
+            )?;
             conn.execute(
                 "INSERT INTO oauth_codes (code_hash, user_name, challenge, redirect_uri, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
