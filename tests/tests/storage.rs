@@ -54,7 +54,7 @@ async fn round_trip_of_a_64_mib_file() {
 
     storage.mkdir("storage:big", false, false).await.unwrap();
     storage
-        .upload_file(&src, "storage:big/big.bin")
+        .upload_file(&src, "storage:big/big.bin", &Default::default())
         .await
         .unwrap();
     let status = storage.stat("storage:big/big.bin").await.unwrap();
@@ -64,7 +64,7 @@ async fn round_trip_of_a_64_mib_file() {
 
     let dst = env.dir.path().join("big.back");
     storage
-        .download_file("storage:big/big.bin", &dst)
+        .download_file("storage:big/big.bin", &dst, &Default::default())
         .await
         .unwrap();
     let back = std::fs::read(&dst).unwrap();
@@ -74,7 +74,7 @@ async fn round_trip_of_a_64_mib_file() {
     let small = env.dir.path().join("small.bin");
     std::fs::write(&small, b"tiny").unwrap();
     storage
-        .upload_file(&small, "storage:big/big.bin")
+        .upload_file(&small, "storage:big/big.bin", &Default::default())
         .await
         .unwrap();
     assert_eq!(
@@ -86,13 +86,13 @@ async fn round_trip_of_a_64_mib_file() {
     let empty = env.dir.path().join("empty");
     std::fs::write(&empty, b"").unwrap();
     storage
-        .upload_file(&empty, "storage:big/empty")
+        .upload_file(&empty, "storage:big/empty", &Default::default())
         .await
         .unwrap();
     let back = env.dir.path().join("empty.back");
     std::fs::write(&back, b"stale").unwrap();
     storage
-        .download_file("storage:big/empty", &back)
+        .download_file("storage:big/empty", &back, &Default::default())
         .await
         .unwrap();
     assert_eq!(std::fs::read(&back).unwrap(), b"");
@@ -378,7 +378,7 @@ async fn download_resumes_after_dropped_connections() {
     let src = dir.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
     storage
-        .upload_file(&src, "storage:resume.bin")
+        .upload_file(&src, "storage:resume.bin", &Default::default())
         .await
         .unwrap();
 
@@ -386,7 +386,7 @@ async fn download_resumes_after_dropped_connections() {
     proxy.cut_after(3 << 20);
     let dst = dir.path().join("dst.bin");
     storage
-        .download_file("storage:resume.bin", &dst)
+        .download_file("storage:resume.bin", &dst, &Default::default())
         .await
         .unwrap();
     assert!(proxy.cuts() >= 3, "only {} cuts", proxy.cuts());

@@ -261,7 +261,10 @@ async fn upload_file_steps() {
 
     // A zero-byte file: one CREATE with an empty body, no WRITE.
     std::fs::write(&local, b"").unwrap();
-    storage.upload_file(&local, "storage:empty").await.unwrap();
+    storage
+        .upload_file(&local, "storage:empty", &Default::default())
+        .await
+        .unwrap();
     let sent = rec.take();
     assert_eq!(
         sent.iter().map(|r| r.line()).collect::<Vec<_>>(),
@@ -280,10 +283,15 @@ async fn upload_file_steps() {
     assert_eq!(storage.stat("storage:empty").await.unwrap().size, 0);
     rec.take();
 
-    // 2.5 MiB over an existing file: CREATE 1 MiB, then WRITEs with Content-Range.
+    // 2.5 MiB over an existing file in the SDK's 1 MiB requests: CREATE 1 MiB,
+    // then WRITEs with Content-Range.
     let data: Vec<u8> = (0..(5 << 19)).map(|i| (i % 251) as u8).collect();
     std::fs::write(&local, &data).unwrap();
-    storage.upload_file(&local, "storage:file").await.unwrap();
+    let sdk_chunks = neuro_sdk::storage::engine::TransferOptions::new().chunk_size(1 << 20);
+    storage
+        .upload_file(&local, "storage:file", &sdk_chunks)
+        .await
+        .unwrap();
     let sent = rec.take();
     assert_eq!(
         sent.iter().map(|r| r.line()).collect::<Vec<_>>(),
@@ -313,7 +321,7 @@ async fn upload_file_steps() {
     // neuro-local `/top` is another user's tree, so CREATE itself is refused.)
     std::fs::write(&local, b"top").unwrap();
     let err = storage
-        .upload_file(&local, "storage://default/top")
+        .upload_file(&local, "storage://default/top", &Default::default())
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err:?}");
@@ -328,14 +336,17 @@ async fn upload_file_steps() {
 
     // The target is a directory: refused after one stat.
     let err = storage
-        .upload_file(&local, "storage:dir")
+        .upload_file(&local, "storage:dir", &Default::default())
         .await
         .unwrap_err();
     assert_eq!(err.io_error_kind(), Some(ErrorKind::IsADirectory));
     assert_eq!(rec.take().len(), 1);
     // The parent is missing, or is a file: NotADirectory, nothing written.
     for uri in ["storage:missing/x", "storage:file/x"] {
-        let err = storage.upload_file(&local, uri).await.unwrap_err();
+        let err = storage
+            .upload_file(&local, uri, &Default::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.io_error_kind(), Some(ErrorKind::NotADirectory), "{uri}");
         let sent = rec.take();
         assert_eq!(sent.len(), 2, "{uri}");
@@ -343,7 +354,7 @@ async fn upload_file_steps() {
     }
     // A local directory is refused before anything is sent.
     let err = storage
-        .upload_file(rec.dir.path(), "storage:x")
+        .upload_file(rec.dir.path(), "storage:x", &Default::default())
         .await
         .unwrap_err();
     assert_eq!(err.io_error_kind(), Some(ErrorKind::IsADirectory));
@@ -366,7 +377,7 @@ async fn download_file_steps() {
     // A zero-byte remote file: GETFILESTATUS only, the local file is truncated.
     std::fs::write(&local, b"stale").unwrap();
     storage
-        .download_file("storage:empty", &local)
+        .download_file("storage:empty", &local, &Default::default())
         .await
         .unwrap();
     assert_eq!(
@@ -375,7 +386,10 @@ async fn download_file_steps() {
     );
     assert_eq!(std::fs::read(&local).unwrap(), b"");
 
-    storage.download_file("storage:f", &local).await.unwrap();
+    storage
+        .download_file("storage:f", &local, &Default::default())
+        .await
+        .unwrap();
     let sent = rec.take();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1].target, format!("{STORAGE}/alice/f?op=OPEN"));
@@ -384,7 +398,10 @@ async fn download_file_steps() {
 
     // Anything but a FILE is refused after one stat (a symlink too).
     for uri in ["storage:link", "storage:d"] {
-        let err = storage.download_file(uri, &local).await.unwrap_err();
+        let err = storage
+            .download_file(uri, &local, &Default::default())
+            .await
+            .unwrap_err();
         assert_eq!(err.io_error_kind(), Some(ErrorKind::IsADirectory), "{uri}");
         assert_eq!(rec.take().len(), 1, "{uri}");
     }

@@ -96,7 +96,7 @@ async fn round_trip_file(client: &Client, work: &std::path::Path) -> Result<(), 
 
     storage.mkdir("storage:quickstart", true, true).await?;
     storage
-        .upload_file(&local, "storage:quickstart/hello.txt")
+        .upload_file(&local, "storage:quickstart/hello.txt", &Default::default())
         .await?;
     println!(
         "uploaded {} bytes to storage:quickstart/hello.txt",
@@ -115,7 +115,7 @@ async fn round_trip_file(client: &Client, work: &std::path::Path) -> Result<(), 
 
     let back = work.join("hello.back.txt");
     storage
-        .download_file("storage:quickstart/hello.txt", &back)
+        .download_file("storage:quickstart/hello.txt", &back, &Default::default())
         .await?;
     let downloaded = tokio::fs::read(&back).await?;
     if downloaded != content {

@@ -56,6 +56,13 @@ pub enum StorageError {
     /// An argument was refused before anything was sent.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A directory transfer finished, but these entries were not transferred
+    /// (each also had a `fail` progress event).
+    #[error("{} entries were not transferred: {}", failed.len(), failed.join("; "))]
+    Incomplete {
+        /// One message per entry.
+        failed: Vec<String>,
+    },
     /// The server's answer breaks the storage protocol (e.g. a partial read
     /// without a matching `Content-Range`).
     #[error("invalid storage response: {0}")]
@@ -89,5 +96,31 @@ impl StorageError {
             path: path.into(),
             source,
         }
+    }
+}
+
+impl crate::engine::RemoteError for StorageError {
+    fn is_not_found(&self) -> bool {
+        StorageError::is_not_found(self)
+    }
+
+    fn is_retryable(&self) -> bool {
+        matches!(self, Self::Http(e) if e.is_retryable_transport())
+    }
+
+    fn is_already_exists(&self) -> bool {
+        self.io_error_kind() == Some(std::io::ErrorKind::AlreadyExists)
+    }
+
+    fn local(path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::local(path, source)
+    }
+
+    fn not_a_directory(uri: &Url) -> Self {
+        Self::NotADirectory { uri: uri.clone() }
+    }
+
+    fn incomplete(failed: Vec<String>) -> Self {
+        Self::Incomplete { failed }
     }
 }

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::StorageError;
+use crate::engine::RemoteError;
 
 /// Attempts of one transfer step before its error is returned.
 pub const ATTEMPTS: u32 = 10;
@@ -41,18 +41,19 @@ impl Retries {
 
 /// Runs `step` until it succeeds, retrying transport failures (never HTTP error
 /// statuses) within one [`Retries`] budget.
-pub(crate) async fn with_retries<T, F, Fut>(what: &str, mut step: F) -> Result<T, StorageError>
+pub(crate) async fn with_retries<T, E, F, Fut>(what: &str, mut step: F) -> Result<T, E>
 where
+    E: RemoteError,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, StorageError>>,
+    Fut: Future<Output = Result<T, E>>,
 {
     let mut retries = Retries::default();
     loop {
         retries.start_attempt();
         match step().await {
-            Err(StorageError::Http(e)) if e.is_retryable_transport() => {
+            Err(e) if e.is_retryable() => {
                 let Some(pause) = retries.pause_after_failure() else {
-                    return Err(StorageError::Http(e));
+                    return Err(e);
                 };
                 tracing::info!("{what}: {e}. Retry...");
                 tokio::time::sleep(pause).await;

@@ -12,6 +12,10 @@ use neuro_types::wire::{
 use percent_encoding::{percent_decode_str, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use url::Url;
 
+use std::time::SystemTime;
+
+use crate::clock::Clock;
+use crate::progress::{DeleteProgress, StorageProgressDelete};
 use crate::range::{check_content_range, range_header};
 use crate::StorageError;
 
@@ -62,12 +66,16 @@ const YARL_PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 #[derive(Debug, Clone)]
 pub struct Storage {
     config: Config,
+    pub(crate) clock: Clock,
 }
 
 impl Storage {
     /// The Storage API for `config`'s user.
     pub fn new(config: Config) -> Self {
-        Self { config }
+        Self {
+            config,
+            clock: Clock::default(),
+        }
     }
 
     /// The configuration this API uses.
@@ -96,11 +104,13 @@ impl Storage {
         let uri = self.normalize(uri);
         futures::stream::once(async move {
             let uri = uri?;
+            let sent = SystemTime::now();
             let response = this
                 .op(Method::GET, &uri, "LISTSTATUS")?
                 .header(header::ACCEPT, NDJSON)
                 .send()
                 .await?;
+            this.clock.observe(sent, response.header_str(header::DATE));
             let entries = response.ndjson_or_json::<FileStatusEnvelope, _>(|value| {
                 serde_json::from_value::<FileStatusesEnvelope>(value)
                     .map(|list| {
@@ -128,12 +138,10 @@ impl Storage {
     }
 
     pub(crate) async fn stat_url(&self, uri: &Url) -> Result<FileStatus, StorageError> {
-        let envelope: FileStatusEnvelope = self
-            .op(Method::GET, uri, "GETFILESTATUS")?
-            .send()
-            .await?
-            .json()
-            .await?;
+        let sent = SystemTime::now();
+        let response = self.op(Method::GET, uri, "GETFILESTATUS")?.send().await?;
+        self.clock.observe(sent, response.header_str(header::DATE));
+        let envelope: FileStatusEnvelope = response.json().await?;
         Ok(FileStatus::from_stat_payload(
             &envelope.file_status,
             cluster_of(uri)?,
@@ -196,16 +204,6 @@ impl Storage {
         self.op(Method::PUT, &uri, "CREATE")?
             .read_timeout(None)
             .body_stream(data)
-            .send()
-            .await?;
-        Ok(())
-    }
-
-    /// Creates (or truncates) a file with `data` sent in one body.
-    pub(crate) async fn create_bytes(&self, uri: &Url, data: Bytes) -> Result<(), StorageError> {
-        self.op(Method::PUT, uri, "CREATE")?
-            .read_timeout(None)
-            .body_bytes(data)
             .send()
             .await?;
         Ok(())
@@ -307,6 +305,39 @@ impl Storage {
             .await
     }
 
+    /// Removes a file, or a directory with `recursive`, reporting each removed
+    /// entry to `progress` as the server streams them.
+    ///
+    /// ```no_run
+    /// # async fn demo(storage: neuro_storage::Storage) -> Result<(), neuro_storage::StorageError> {
+    /// use neuro_storage::progress::{DeleteProgress, StorageProgressDelete};
+    ///
+    /// struct Print;
+    /// impl DeleteProgress for Print {
+    ///     fn delete(&self, event: &StorageProgressDelete) {
+    ///         println!("removed {}", event.uri);
+    ///     }
+    /// }
+    /// storage.rm_with_progress("storage:old", true, &Print).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn rm_with_progress<'a>(
+        &self,
+        uri: impl Into<UriInput<'a>>,
+        recursive: bool,
+        progress: &dyn DeleteProgress,
+    ) -> Result<(), StorageError> {
+        self.rm_events(uri, recursive)
+            .try_for_each(|event| {
+                progress.delete(&StorageProgressDelete {
+                    uri: event.uri,
+                    is_dir: event.is_dir,
+                });
+                async { Ok(()) }
+            })
+            .await
+    }
+
     /// Removes a file or directory, yielding one event per removed entry as the
     /// server reports them (children before their directory).
     pub fn rm_events<'a>(
@@ -381,12 +412,10 @@ impl Storage {
         }
         text.push_str(self.config.username());
         let uri = self.normalize(text.as_str())?;
-        let payload: DiskUsagePayload = self
-            .op(Method::GET, &uri, "GETDISKUSAGE")?
-            .send()
-            .await?
-            .json()
-            .await?;
+        let sent = SystemTime::now();
+        let response = self.op(Method::GET, &uri, "GETDISKUSAGE")?.send().await?;
+        self.clock.observe(sent, response.header_str(header::DATE));
+        let payload: DiskUsagePayload = response.json().await?;
         Ok(DiskUsageInfo::from_payload(
             &payload,
             cluster,
