@@ -7,26 +7,12 @@ mod common;
 use std::io::ErrorKind;
 
 use bytes::Bytes;
+use common::files::content;
 use common::proxy::CuttingProxy;
 use common::Env;
 use futures::TryStreamExt;
 use neuro_local::LocalPlatform;
 use neuro_sdk::{Factory, FileStatusType, StorageError};
-
-/// Deterministic, incompressible-looking content of `len` bytes.
-fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// The error has the I/O kind `kind`.
 fn assert_kind(err: &StorageError, kind: ErrorKind) {

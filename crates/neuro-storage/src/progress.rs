@@ -180,7 +180,13 @@ pub enum ProgressEvent {
 /// by remote file systems that plug into it.
 #[derive(Clone, Default)]
 pub struct Reporter {
-    sink: Option<Arc<(Mutex<()>, Arc<dyn RecursiveFileProgress>)>>,
+    sink: Option<Arc<Sink>>,
+}
+
+/// The callback and the lock that keeps its calls one at a time.
+struct Sink {
+    lock: Mutex<()>,
+    progress: Arc<dyn RecursiveFileProgress>,
 }
 
 impl std::fmt::Debug for Reporter {
@@ -195,7 +201,12 @@ impl Reporter {
     /// Reports to `progress`, or nowhere.
     pub fn new(progress: Option<Arc<dyn RecursiveFileProgress>>) -> Self {
         Self {
-            sink: progress.map(|p| Arc::new((Mutex::new(()), p))),
+            sink: progress.map(|progress| {
+                Arc::new(Sink {
+                    lock: Mutex::new(()),
+                    progress,
+                })
+            }),
         }
     }
 
@@ -214,8 +225,8 @@ impl Reporter {
         let Some(sink) = &self.sink else { return };
         // A callback that panicked earlier leaves the lock poisoned; the lock
         // only serialises calls, so its state is still fine.
-        let _guard = sink.0.lock().unwrap_or_else(|e| e.into_inner());
-        let progress = &sink.1;
+        let _guard = sink.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let progress = &sink.progress;
         match &event {
             ProgressEvent::Start(e) => progress.start(e),
             ProgressEvent::Step(e) => progress.step(e),

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 pub mod browser;
+pub mod files;
 pub mod proxy;
 pub mod recorder;
 

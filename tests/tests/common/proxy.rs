@@ -1,6 +1,6 @@
 //! A real TCP proxy for fault injection: it forwards every connection to the
 //! platform and, when told to, cuts each connection after a number of bytes sent
-//! back to the client.
+//! back to the client, or after a number of bytes sent up by the client.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 pub struct CuttingProxy {
     addr: SocketAddr,
     cut_after: Arc<AtomicUsize>,
+    cut_upload_after: Arc<AtomicUsize>,
     cuts: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
@@ -33,17 +34,22 @@ impl CuttingProxy {
     pub fn forward_to(listener: TcpListener, upstream: SocketAddr) -> CuttingProxy {
         let addr = listener.local_addr().unwrap();
         let cut_after = Arc::new(AtomicUsize::new(0));
+        let cut_upload_after = Arc::new(AtomicUsize::new(0));
         let cuts = Arc::new(AtomicUsize::new(0));
         let task = tokio::spawn({
             let cut_after = Arc::clone(&cut_after);
+            let cut_upload_after = Arc::clone(&cut_upload_after);
             let cuts = Arc::clone(&cuts);
             async move {
                 while let Ok((client, _)) = listener.accept().await {
-                    let limit = Arc::clone(&cut_after);
+                    let limits = Limits {
+                        down: Arc::clone(&cut_after),
+                        up: Arc::clone(&cut_upload_after),
+                    };
                     let cuts = Arc::clone(&cuts);
                     tokio::spawn(async move {
                         if let Ok(server) = TcpStream::connect(upstream).await {
-                            pipe(client, server, limit, cuts).await;
+                            pipe(client, server, limits, cuts).await;
                         }
                     });
                 }
@@ -52,6 +58,7 @@ impl CuttingProxy {
         CuttingProxy {
             addr,
             cut_after,
+            cut_upload_after,
             cuts,
             task,
         }
@@ -68,6 +75,12 @@ impl CuttingProxy {
         self.cut_after.store(bytes, Ordering::SeqCst);
     }
 
+    /// Connections are cut once the client has sent `bytes` through them (0 =
+    /// never); this applies to open connections too.
+    pub fn cut_upload_after(&self, bytes: usize) {
+        self.cut_upload_after.store(bytes, Ordering::SeqCst);
+    }
+
     /// How many connections were cut so far.
     pub fn cuts(&self) -> usize {
         self.cuts.load(Ordering::SeqCst)
@@ -80,24 +93,60 @@ impl Drop for CuttingProxy {
     }
 }
 
-async fn pipe(
-    client: TcpStream,
-    server: TcpStream,
-    cut_after: Arc<AtomicUsize>,
-    cuts: Arc<AtomicUsize>,
-) {
+/// Byte limits of one connection, per direction (0 = none).
+struct Limits {
+    down: Arc<AtomicUsize>,
+    up: Arc<AtomicUsize>,
+}
+
+async fn pipe(client: TcpStream, server: TcpStream, limits: Limits, cuts: Arc<AtomicUsize>) {
+    let cut_after = limits.down;
     let (mut client_rd, mut client_wr) = client.into_split();
     let (mut server_rd, mut server_wr) = server.into_split();
+    let up_limit = limits.up;
+    let up_cuts = Arc::clone(&cuts);
+    let (cut_tx, mut cut_rx) = tokio::sync::oneshot::channel::<()>();
     let upstream = tokio::spawn(async move {
-        let _ = tokio::io::copy(&mut client_rd, &mut server_wr).await;
+        let mut sent = 0usize;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match client_rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let limit = up_limit.load(Ordering::SeqCst);
+            if limit > 0 && sent + n >= limit {
+                let rest = limit.saturating_sub(sent);
+                let _ = server_wr.write_all(&buf[..rest]).await;
+                up_cuts.fetch_add(1, Ordering::SeqCst);
+                // Close both ways: the client sees its connection drop.
+                let _ = cut_tx.send(());
+                return;
+            }
+            if server_wr.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+            sent += n;
+        }
         let _ = server_wr.shutdown().await;
     });
     let mut sent = 0usize;
     let mut buf = vec![0u8; 64 * 1024];
+    // Set once the upstream half is done without a cut.
+    let mut upstream_done = false;
     loop {
-        let n = match server_rd.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
+        let n = tokio::select! {
+            read = server_rd.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+            cut = &mut cut_rx, if !upstream_done => match cut {
+                Ok(()) => break,
+                Err(_) => {
+                    upstream_done = true;
+                    continue;
+                }
+            },
         };
         let limit = cut_after.load(Ordering::SeqCst);
         let n = if limit > 0 && sent + n >= limit {
