@@ -151,8 +151,8 @@ impl RemoteFs for StorageFs {
                             if chunk.is_empty() {
                                 continue;
                             }
-                            writer.write(&chunk).await.map_err(local)?;
                             pos += chunk.len() as u64;
+                            writer.write(chunk).await.map_err(local)?;
                             retries.reset();
                             received(pos);
                         }

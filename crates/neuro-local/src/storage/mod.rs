@@ -9,6 +9,7 @@
 //! can observe it.
 
 mod error;
+mod io;
 mod meta;
 pub mod paths;
 mod read;

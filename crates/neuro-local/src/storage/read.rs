@@ -1,19 +1,15 @@
 //! OPEN (and plain GET / HEAD): streaming a file, whole or a byte range.
 
-use std::io::SeekFrom;
+use std::os::unix::fs::OpenOptionsExt as _;
 
 use axum::body::Body;
 use axum::response::Response;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
-use tokio_util::io::ReaderStream;
 
 use super::error::StorageError;
+use super::io::read_blocks;
 use super::paths::Parents;
 use super::{blocking, resolve, Call};
-
-/// Read size of the response stream.
-const CHUNK: usize = 64 * 1024;
 
 /// A requested byte range, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,15 +115,14 @@ pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
     let body = if call.method == Method::HEAD || length == 0 {
         Body::empty()
     } else {
-        let mut file = tokio::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .await?;
-        if first > 0 {
-            file.seek(SeekFrom::Start(first)).await?;
-        }
-        Body::from_stream(ReaderStream::with_capacity(file.take(length), CHUNK))
+        let file = blocking(move || {
+            Ok(std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)?)
+        })
+        .await?;
+        Body::from_stream(read_blocks(file, first, length))
     };
     builder
         .body(body)

@@ -1,16 +1,15 @@
 //! MKDIRS, CREATE and WRITE.
 
-use std::io::SeekFrom;
-use std::os::unix::fs::PermissionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
 use http::{header, HeaderValue, StatusCode};
-use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
 use super::error::StorageError;
+use super::io::BlockWriter;
 use super::paths::{Parents, Target};
 use super::{blocking, resolve, Call, UPLOAD_PREFIX};
 use crate::error::TEXT_PLAIN;
@@ -68,11 +67,11 @@ fn start_upload(target: &Target) -> Result<(std::fs::File, tempfile::TempPath, u
     Ok((file, path, mode))
 }
 
-/// Copies `body` into `file`, returning the number of bytes written. With a
-/// `limit`, refuses (before writing them) bytes past it.
+/// Copies `body` into the file behind `writer`, returning the number of bytes
+/// written. With a `limit`, refuses (before writing them) bytes past it.
 async fn copy_body(
     mut body: impl Stream<Item = Result<Bytes, axum::Error>> + Unpin,
-    file: &mut tokio::fs::File,
+    mut writer: BlockWriter,
     limit: Option<u64>,
 ) -> Result<u64, StorageError> {
     let mut written = 0u64;
@@ -86,10 +85,10 @@ async fn copy_body(
                 "Body is longer than the Content-Range".to_owned(),
             ));
         }
-        file.write_all(&chunk).await?;
+        writer.write(chunk).await?;
         written += len;
     }
-    file.flush().await?;
+    writer.finish().await?;
     Ok(written)
 }
 
@@ -97,11 +96,9 @@ pub(super) async fn create(call: Call, body: Body) -> Result<Response, StorageEr
     let target = resolve(&call, Parents::Create).await?;
     let upload_target = target.clone();
     let (file, temp_path, mode) = blocking(move || start_upload(&upload_target)).await?;
-    let mut file = tokio::fs::File::from_std(file);
     // If the body fails or the request is dropped, `temp_path` is dropped and
     // the partial upload is removed; the target is never touched.
-    copy_body(body.into_data_stream(), &mut file, None).await?;
-    drop(file);
+    copy_body(body.into_data_stream(), BlockWriter::new(file, 0), None).await?;
     blocking(move || {
         std::fs::set_permissions(&temp_path, std::fs::Permissions::from_mode(mode))?;
         temp_path
@@ -164,13 +161,15 @@ pub(super) async fn write(call: Call, body: Body) -> Result<Response, StorageErr
         Ok(target.path())
     })
     .await?;
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&path)
-        .await?;
-    file.seek(SeekFrom::Start(first)).await?;
-    let written = copy_body(body.into_data_stream(), &mut file, Some(expected)).await?;
+    let file = blocking(move || {
+        Ok(std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)?)
+    })
+    .await?;
+    let writer = BlockWriter::new(file, first);
+    let written = copy_body(body.into_data_stream(), writer, Some(expected)).await?;
     if written != expected {
         return Err(StorageError::BadRequestText(
             "Body is shorter than the Content-Range".to_owned(),

@@ -85,8 +85,12 @@ impl FileWriter {
     }
 
     /// Queues `chunk` after what was written so far.
-    pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        self.pending.extend_from_slice(chunk);
+    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        if self.pending.is_empty() && chunk.len() >= IO_CHUNK {
+            // Large chunks go as they are, without a copy.
+            return self.send(chunk).await;
+        }
+        self.pending.extend_from_slice(&chunk);
         if self.pending.len() >= IO_CHUNK {
             self.flush_pending().await?;
         }
@@ -98,6 +102,10 @@ impl FileWriter {
             return Ok(());
         }
         let chunk = self.pending.split().freeze();
+        self.send(chunk).await
+    }
+
+    async fn send(&mut self, chunk: Bytes) -> io::Result<()> {
         let len = chunk.len() as u64;
         let sent = match &self.tx {
             Some(tx) => tx.send((self.pos, chunk)).await.is_ok(),
