@@ -11,6 +11,7 @@ cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
 PY=${NEURO_BENCH_PYTHON:-tests/conformance/.venv/bin/python}
 [ -x "$PY" ] || bash tests/conformance/setup.sh
+PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")"
 cargo build --release -q -p neuro-local --bin neuro-local
 cargo build --release -q -p neuro-storage --example transfer_bench
 BIN=target/release
@@ -45,7 +46,7 @@ for scenario in storage-upload-1g storage-download-1g storage-upload-tree storag
     line=$("$BIN/examples/transfer_bench" "$scenario")
     rust+=("$(echo "$line" | field seconds)")
     r=$(echo "$line" | field peak_rss_kb); [ "$r" -gt "$rss" ] && rss=$r
-    python+=("$(cd xtask/bench/py && "$OLDPWD/$PY" "$(basename "$script")" | field seconds)")
+    python+=("$(cd xtask/bench/py && "$PY" "$(basename "$script")" | field seconds)")
     case $scenario in
       *-1g) cps+=("$(cp_time "$NEURO_BENCH_WORK_DIR/big.bin")") ;;
       *) cps+=("$(cp_time "$NEURO_BENCH_WORK_DIR/tree")") ;;

@@ -244,6 +244,14 @@ impl LocalPlatformBuilder {
         let server = tokio::spawn({
             let cancel = cancel.clone();
             async move {
+                use axum::serve::ListenerExt as _;
+                // Without TCP_NODELAY a response whose body follows its head in a
+                // second write waits for a delayed ACK (40 ms per small file).
+                let listener = listener.tap_io(|tcp| {
+                    if let Err(err) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+                    }
+                });
                 let serve = axum::serve(listener, app)
                     .with_graceful_shutdown(async move { cancel.cancelled().await });
                 if let Err(err) = serve.await {
