@@ -182,11 +182,17 @@ async fn run(cli: Cli) -> Result<Value, BoxError> {
             dump::job(&client.jobs().start(job).await?)
         }
         Command::StoragePut { local, uri } => {
-            client.storage().upload_file(&local, uri.as_str()).await?;
+            client
+                .storage()
+                .upload_file(&local, uri.as_str(), &Default::default())
+                .await?;
             dump::file_status(&client.storage().stat(uri.as_str()).await?)
         }
         Command::StorageGet { uri, local } => {
-            client.storage().download_file(uri.as_str(), &local).await?;
+            client
+                .storage()
+                .download_file(uri.as_str(), &local, &Default::default())
+                .await?;
             dump::file_status(&client.storage().stat(uri.as_str()).await?)
         }
     })
