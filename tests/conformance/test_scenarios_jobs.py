@@ -6,8 +6,9 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from yarl import URL
 
-from conftest import Cli, aiterate, with_sdk
+from conftest import HERE, VENV_BIN, Cli, aiterate, with_sdk
 
 
 def _ids(res) -> list:
@@ -189,3 +190,39 @@ def test_sdk_other_users_job_is_hidden(make_cli) -> None:
         return True
 
     assert with_sdk(stranger, peek)
+
+
+def test_pass_config_logs_the_cli_in_inside_the_job(make_cli, tmp_path) -> None:
+    """A job started with pass_config gets NEURO_PASSED_CONFIG; the real CLI
+    run inside the job logs in from it and talks to the platform as the job's
+    owner (it makes a storage directory the test then finds)."""
+    cli = make_cli()
+    home = tmp_path / "job-home"
+    home.mkdir()
+    inner = " ".join(
+        [
+            f"HOME={home}",
+            "NEURO_CLI_DISABLE_PYPI_VERSION_CHECK=1",
+            f"PYTHONPATH={HERE / 'offline'}",
+            f"{VENV_BIN / 'neuro'} --skip-stats --neuromation-config {home / 'cfg'}",
+            "mkdir -p storage:made-by-job/inside",
+        ]
+    )
+
+    async def body(client):
+        from neuro_sdk import JobStatus, RemoteImage
+
+        job = await client.jobs.start(
+            image=RemoteImage.new_external_image(name="ubuntu"),
+            preset_name="cpu-small",
+            command=f"sh -c '{inner}'",
+            pass_config=True,
+        )
+        assert job.pass_config
+        job = await _wait(client, job.id, lambda j: j.status.is_finished)
+        assert job.status == JobStatus.SUCCEEDED, job.history
+        stat = await client.storage.stat(URL("storage:made-by-job/inside"))
+        assert stat.is_dir()
+        return True
+
+    assert with_sdk(cli, body)
