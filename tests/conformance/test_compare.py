@@ -225,7 +225,7 @@ def test_job_started_by_each_sdk_is_the_same(make_cli, probe: Probe) -> None:
     cli = make_cli()
     user = cli.user
     spec = dict(
-        command="sh -c 'exit 3'",
+        command="'exit 3'",
         working_dir="/tmp",
         env={"A": "1", "B": "x=y z"},
         volume=f"storage://default/{user}/both",
@@ -243,9 +243,12 @@ def test_job_started_by_each_sdk_is_the_same(make_cli, probe: Probe) -> None:
         job = await client.jobs.start(
             image=RemoteImage.new_external_image(name="ubuntu", tag="22.04"),
             preset_name="cpu-small",
+            entrypoint="/bin/sh -c",
             command=spec["command"],
             working_dir=spec["working_dir"],
             env=spec["env"],
+            tty=True,
+            shm=True,
             volumes=[Volume(URL(spec["volume"]), "/mnt/both", read_only=True)],
             http=HTTPPort(port=spec["http_port"], requires_auth=False),
             name="both-python",
@@ -262,6 +265,7 @@ def test_job_started_by_each_sdk_is_the_same(make_cli, probe: Probe) -> None:
     started = probe.run(
         cli, "job-start",
         "--preset", "cpu-small", "--image", "ubuntu", "--image-tag", "22.04",
+        "--entrypoint", "/bin/sh -c", "--tty", "--shm",
         "--command", spec["command"], "--workdir", spec["working_dir"],
         "--env", "A=1", "--env", "B=x=y z",
         "--volume", f"{spec['volume']}:/mnt/both:ro",
