@@ -27,6 +27,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::jobs::ingress::route,
         ))
+        .layer(middleware::from_fn(crate::linger::read_small_bodies))
         .layer(middleware::from_fn(common_headers))
         .with_state(state)
 }

@@ -15,6 +15,7 @@ pub mod config_api;
 pub mod db;
 pub mod error;
 pub mod jobs;
+pub mod linger;
 pub mod monitoring;
 pub mod ndjson;
 pub mod oauth;
