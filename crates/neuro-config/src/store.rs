@@ -6,7 +6,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use neuro_types::wire::stored_config::{INSERT_MAIN_SQL, MAIN_TABLE_SQL};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::token::AuthToken;
 use crate::ConfigError;
@@ -128,9 +128,12 @@ pub fn load(dir: &Path) -> Result<StoredRow, ConfigError> {
     row.ok_or_else(|| ConfigError::malformed(dir, "table `main` is empty"))
 }
 
+/// Opens an existing database (never creates one: a config removed by a logout
+/// meanwhile must stay removed).
 fn open_ro(dir: &Path) -> Result<Connection, ConfigError> {
     let file = db_path(dir);
-    let conn = Connection::open(&file).map_err(|e| ConfigError::db(&file, e))?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&file, flags).map_err(|e| ConfigError::db(&file, e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| ConfigError::db(&file, e))?;
     Ok(conn)
@@ -365,5 +368,29 @@ mod tests {
         remove(&dir).unwrap();
         assert!(!dir.exists());
         assert!(matches!(load(&dir), Err(ConfigError::NotFound { .. })));
+    }
+
+    #[test]
+    fn token_and_selection_updates_keep_the_row_and_never_create_a_db() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("cfg");
+        save(&dir, &row("first")).unwrap();
+        let fresh = AuthToken {
+            token: "new".into(),
+            expiration_time: 2e9,
+            refresh_token: "r".into(),
+        };
+        save_token(&dir, &fresh).unwrap();
+        save_selection(&dir, "second", Some("org")).unwrap();
+        let loaded = load(&dir).unwrap();
+        assert_eq!(loaded.token, fresh);
+        assert_eq!(loaded.cluster_name.as_deref(), Some("second"));
+        assert_eq!(loaded.org_name.as_deref(), Some("org"));
+        assert_eq!(load_token(&dir).unwrap(), fresh);
+
+        // After a logout, a late refresh does not bring a `db` back.
+        remove(&dir).unwrap();
+        assert!(save_token(&dir, &fresh).is_err());
+        assert!(!is_present(&dir));
     }
 }
