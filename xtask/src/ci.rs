@@ -8,6 +8,7 @@ use crate::util::{run, run_env};
 
 /// Everything CI runs, in order.
 pub(crate) fn ci(root: &Path, skip_conformance: bool) -> Result<()> {
+    crate::codegen::codegen(root, true)?;
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
     run(
         root,

@@ -4,6 +4,7 @@
 
 mod bench;
 mod ci;
+mod codegen;
 mod util;
 
 use anyhow::Result;
@@ -33,6 +34,13 @@ enum Cmd {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         pytest_args: Vec<String>,
     },
+    /// Regenerate the files made from checked-in sources (the endpoint table, API
+    /// docs); with --check, fail when one is stale instead.
+    Codegen {
+        /// Change nothing; fail if a generated file differs from what would be written.
+        #[arg(long)]
+        check: bool,
+    },
     /// Benchmark the Rust SDK against the Python neuro-sdk 22.7.1 on a release
     /// neuro-local; prints a table and writes docs/benchmarks.md.
     Bench(bench::BenchArgs),
@@ -44,6 +52,7 @@ fn main() -> Result<()> {
     match cli.command {
         Cmd::Ci { skip_conformance } => ci::ci(&root, skip_conformance),
         Cmd::Conformance { pytest_args } => ci::conformance_only(&root, &pytest_args),
+        Cmd::Codegen { check } => codegen::codegen(&root, check),
         Cmd::Bench(args) => bench::bench(&root, &args),
     }
 }

@@ -5,6 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use neuro_http::{AuthProvider, BoxFuture, Transport};
 use neuro_types::config::{AuthConfig, Cluster, Presets};
+use neuro_types::endpoints::Base;
 use neuro_types::image::ImageContext;
 use neuro_types::uri::UriContext;
 use url::Url;
@@ -328,6 +329,14 @@ impl Config {
     /// Monitoring API URL of the current cluster.
     pub fn monitoring_url(&self) -> &Url {
         &self.current_cluster().monitoring_url
+    }
+
+    /// The base URL `base` of the current cluster, or the API URL for
+    /// [`Base::ApiUrl`]: where the endpoints of `neuro_types::endpoints` on that base
+    /// live.
+    pub fn base_url(&self, base: Base) -> &Url {
+        base.of_cluster(self.current_cluster())
+            .unwrap_or_else(|| self.api_url())
     }
 
     /// Registry URL of the current cluster.

@@ -1,7 +1,8 @@
 //! `GET {api_url}/config`: what the platform tells a client about itself.
 
-use neuro_http::{Method, Transport};
+use neuro_http::Transport;
 use neuro_types::config::ServerConfig;
+use neuro_types::endpoints::CONFIG_GET;
 use neuro_types::uri::join_path;
 use neuro_types::wire::ServerConfigPayload;
 use url::Url;
@@ -29,11 +30,14 @@ pub(crate) async fn fetch_server_config_payload(
     api_url: &Url,
     token: Option<&str>,
 ) -> Result<ServerConfigPayload, ConfigError> {
-    let url = join_path(api_url, "config").map_err(|e| ConfigError::InvalidUrl {
+    let url = join_path(api_url, CONFIG_GET.path).map_err(|e| ConfigError::InvalidUrl {
         url: api_url.to_string(),
         reason: e.to_string(),
     })?;
-    let mut request = transport.request(Method::GET, url).no_trace().no_auth();
+    let mut request = transport
+        .request(CONFIG_GET.method, url)
+        .no_trace()
+        .no_auth();
     if let Some(token) = token {
         request = request.authorization(format!("Bearer {token}"));
     }

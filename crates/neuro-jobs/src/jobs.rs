@@ -2,7 +2,8 @@
 
 use futures::{Stream, StreamExt, TryStreamExt};
 use neuro_config::Config;
-use neuro_http::{header, Method};
+use neuro_http::{header, RequestBuilder};
+use neuro_types::endpoints::{self, paths, Endpoint};
 use neuro_types::jobs::{JobDescription, JobRun, JobStart};
 use neuro_types::uri::join_path;
 use neuro_types::wire::{JobListPayload, JobPayload};
@@ -66,10 +67,7 @@ impl Jobs {
         body: &impl serde::Serialize,
         from_preset: bool,
     ) -> Result<JobDescription, JobsError> {
-        let mut request = self
-            .config
-            .transport()
-            .request(Method::POST, self.jobs_url()?);
+        let mut request = self.request(&endpoints::JOBS_CREATE, endpoints::JOBS_CREATE.path)?;
         if from_preset {
             request = request.query_flag("from_preset");
         }
@@ -80,9 +78,7 @@ impl Jobs {
     /// The job `id` (or, as the server allows, the caller's job named `id`).
     pub async fn status(&self, id: &str) -> Result<JobDescription, JobsError> {
         let payload: JobPayload = self
-            .config
-            .transport()
-            .request(Method::GET, self.job_url(id)?)
+            .request(&endpoints::JOBS_GET, &paths::jobs_get(check_id(id)?))?
             .send()
             .await?
             .json()
@@ -92,9 +88,7 @@ impl Jobs {
 
     /// Kills (cancels) the job `id`.
     pub async fn kill(&self, id: &str) -> Result<(), JobsError> {
-        self.config
-            .transport()
-            .request(Method::DELETE, self.job_url(id)?)
+        self.request(&endpoints::JOBS_KILL, &paths::jobs_kill(check_id(id)?))?
             .send()
             .await?;
         Ok(())
@@ -108,11 +102,9 @@ impl Jobs {
                 "additional life span must be a non-negative number of seconds, got {additional_seconds}"
             )));
         }
-        let url = join_path(&self.job_url(id)?, "max_run_time_minutes").map_err(model)?;
+        let path = paths::jobs_update_life_span(check_id(id)?);
         let minutes = (additional_seconds / 60.0).floor() as i64;
-        self.config
-            .transport()
-            .request(Method::PUT, url)
+        self.request(&endpoints::JOBS_UPDATE_LIFE_SPAN, &path)?
             .json(&serde_json::json!({ "additional_max_run_time_minutes": minutes }))
             .send()
             .await?;
@@ -144,9 +136,7 @@ impl Jobs {
             }
         }
         let mut request = self
-            .config
-            .transport()
-            .request(Method::GET, self.jobs_url()?)
+            .request(&endpoints::JOBS_LIST, endpoints::JOBS_LIST.path)?
             .header(header::ACCEPT, "application/x-ndjson");
         for (key, value) in filter.query(self.config.cluster_name()) {
             request = request.query(key, value);
@@ -174,7 +164,10 @@ impl Jobs {
         let mut request = self
             .config
             .transport()
-            .ws_connect(self.monitoring_url(id, "attach")?)
+            .ws_connect(self.url(
+                &endpoints::MONITORING_ATTACH,
+                &paths::monitoring_attach(check_id(id)?),
+            )?)
             .protocol(STD_PROTOCOL);
         for (key, value) in options.query() {
             request = request.query(key, value);
@@ -193,7 +186,10 @@ impl Jobs {
         let mut request = self
             .config
             .transport()
-            .ws_connect(self.monitoring_url(id, "exec")?)
+            .ws_connect(self.url(
+                &endpoints::MONITORING_EXEC,
+                &paths::monitoring_exec(check_id(id)?),
+            )?)
             .query("cmd", cmd);
         for (key, value) in options.query() {
             request = request.query(key, value);
@@ -204,32 +200,43 @@ impl Jobs {
     /// Sends SIGKILL to the job's processes (`POST {monitoring}/{id}/kill`);
     /// the job then ends, or restarts as its restart policy says.
     pub async fn send_signal(&self, id: &str) -> Result<(), JobsError> {
-        self.config
-            .transport()
-            .request(Method::POST, self.monitoring_url(id, "kill")?)
-            .send()
-            .await?;
+        self.request(
+            &endpoints::MONITORING_KILL,
+            &paths::monitoring_kill(check_id(id)?),
+        )?
+        .send()
+        .await?;
         Ok(())
     }
 
     /// For each preset, how many more jobs of it could start now on the
     /// current cluster.
     pub async fn get_capacity(&self) -> Result<BTreeMap<String, u64>, JobsError> {
-        let url = join_path(self.config.monitoring_url(), "capacity").map_err(model)?;
+        let capacity = &endpoints::MONITORING_CAPACITY;
         Ok(self
-            .config
-            .transport()
-            .request(Method::GET, url)
+            .request(capacity, capacity.path)?
             .send()
             .await?
             .json()
             .await?)
     }
 
-    /// `{monitoring_url}/{id}/{tail}` of the current cluster.
-    pub(crate) fn monitoring_url(&self, id: &str, tail: &str) -> Result<Url, JobsError> {
-        check_id(id)?;
-        join_path(self.config.monitoring_url(), &format!("{id}/{tail}")).map_err(model)
+    /// The URL of `endpoint` on the current cluster, with its path filled in as
+    /// `path` (made by `neuro_types::endpoints::paths`).
+    pub(crate) fn url(&self, endpoint: &Endpoint, path: &str) -> Result<Url, JobsError> {
+        join_path(self.config.base_url(endpoint.base), path).map_err(model)
+    }
+
+    /// A request with `endpoint`'s method to [`Jobs::url`].
+    pub(crate) fn request(
+        &self,
+        endpoint: &Endpoint,
+        path: &str,
+    ) -> Result<RequestBuilder, JobsError> {
+        Ok(self
+            .config
+            .transport()
+            .request(endpoint.method.clone(), self.url(endpoint, path)?))
     }
 
     fn decode(&self, payload: JobPayload) -> Result<JobDescription, JobsError> {
@@ -238,25 +245,17 @@ impl Jobs {
             self.config.image_context(),
         )?)
     }
-
-    fn jobs_url(&self) -> Result<Url, JobsError> {
-        join_path(self.config.api_url(), "jobs").map_err(model)
-    }
-
-    fn job_url(&self, id: &str) -> Result<Url, JobsError> {
-        check_id(id)?;
-        join_path(&self.jobs_url()?, id).map_err(model)
-    }
 }
 
 /// The subprotocol `attach` asks for (`exec` sends none, as the Python SDK).
 const STD_PROTOCOL: &str = "v2.channels.neu.ro";
 
-fn check_id(id: &str) -> Result<(), JobsError> {
+/// `id`, if it can be one path segment of a job URL.
+pub(crate) fn check_id(id: &str) -> Result<&str, JobsError> {
     if id.is_empty() || id.contains('/') {
         return Err(JobsError::InvalidArgument(format!("invalid job id {id:?}")));
     }
-    Ok(())
+    Ok(id)
 }
 
 fn model(e: neuro_types::uri::UriError) -> JobsError {

@@ -3,11 +3,13 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _, TryStreamExt as _};
 use neuro_http::{Message, WsStream};
+use neuro_types::endpoints::{self, paths};
 use neuro_types::jobs::JobTelemetry;
 use neuro_types::wire::JobTelemetryPayload;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::jobs::check_id;
 use crate::{Jobs, JobsError};
 
 /// Options of [`Jobs::monitor`].
@@ -94,10 +96,10 @@ impl Jobs {
     }
 
     async fn log_socket(&self, id: &str, options: &MonitorOptions) -> Result<WsStream, JobsError> {
-        let mut request = self
-            .config()
-            .transport()
-            .ws_connect(self.monitoring_url(id, "log_ws")?);
+        let mut request = self.config().transport().ws_connect(self.url(
+            &endpoints::MONITORING_LOG_WS,
+            &paths::monitoring_log_ws(check_id(id)?),
+        )?);
         if let Some(since) = options.since {
             let text = since
                 .format(&Rfc3339)
@@ -126,7 +128,10 @@ impl Jobs {
         let this = self.clone();
         let id = id.to_owned();
         let start = async move {
-            let url = this.monitoring_url(&id, "top")?;
+            let url = this.url(
+                &endpoints::MONITORING_TOP,
+                &paths::monitoring_top(check_id(&id)?),
+            )?;
             let ws = this.config().transport().ws_connect(url).send().await?;
             Ok::<_, JobsError>((ws, id))
         };

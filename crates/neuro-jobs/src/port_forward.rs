@@ -4,10 +4,12 @@ use std::net::SocketAddr;
 
 use futures::{SinkExt as _, StreamExt as _};
 use neuro_http::Message;
+use neuro_types::endpoints::{self, paths};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::jobs::check_id;
 use crate::{Jobs, JobsError};
 
 /// Bytes read from the local socket per frame, as the Python SDK reads.
@@ -52,7 +54,10 @@ impl Jobs {
         local_port: u16,
         job_port: u16,
     ) -> Result<PortForward, JobsError> {
-        let url = self.monitoring_url(id, &format!("port_forward/{job_port}"))?;
+        let url = self.url(
+            &endpoints::MONITORING_PORT_FORWARD,
+            &paths::monitoring_port_forward(check_id(id)?, &job_port.to_string()),
+        )?;
         let listener = TcpListener::bind(("127.0.0.1", local_port))
             .await
             .map_err(|e| JobsError::Io(format!("cannot listen on port {local_port}"), e))?;

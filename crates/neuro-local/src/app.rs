@@ -1,11 +1,13 @@
 //! The HTTP application: every service's routes behind one router.
 
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{on, MethodFilter};
 use axum::Router;
 use http::{HeaderValue, StatusCode};
+use neuro_types::endpoints::{self, Endpoint};
 
 use crate::state::AppState;
 
@@ -15,13 +17,11 @@ pub const SERVICE_VERSION: &str = concat!("neuro-local/", env!("CARGO_PKG_VERSIO
 /// The complete application for `state`.
 pub fn app(state: AppState) -> Router {
     Router::new()
-        .route("/api/v1/config", get(crate::config_api::get_config))
+        .endpoint(&endpoints::CONFIG_GET, crate::config_api::get_config)
         .merge(crate::storage::router())
         .merge(crate::oauth::router())
-        .nest(
-            "/api/v1/jobs",
-            crate::jobs::router().merge(crate::monitoring::router()),
-        )
+        .merge(crate::jobs::router())
+        .merge(crate::monitoring::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -30,6 +30,34 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::linger::read_small_bodies))
         .layer(middleware::from_fn(common_headers))
         .with_state(state)
+}
+
+/// Serving the endpoints of [`neuro_types::endpoints`]: their route and method
+/// come from the generated table, so the server and the clients cannot drift.
+pub trait EndpointRoutes {
+    /// Serves `endpoint` at its route, for its method, with `handler`.
+    fn endpoint<H, T>(self, endpoint: &Endpoint, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static;
+}
+
+impl EndpointRoutes for Router<AppState> {
+    fn endpoint<H, T>(self, endpoint: &Endpoint, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        match MethodFilter::try_from(endpoint.method.clone()) {
+            Ok(filter) => self.route(endpoint.route, on(filter, handler)),
+            Err(_) => {
+                // Unreachable: codegen admits only methods axum can filter on
+                // (and a test below checks every endpoint).
+                tracing::error!(endpoint = endpoint.name, "method not routable");
+                self
+            }
+        }
+    }
 }
 
 /// aiohttp's `404: Not Found` for unknown routes.
@@ -49,4 +77,28 @@ async fn common_headers(request: Request, next: Next) -> Response {
     );
     tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_method_is_routable() {
+        for endpoint in endpoints::ALL {
+            assert!(
+                MethodFilter::try_from(endpoint.method.clone()).is_ok(),
+                "{}",
+                endpoint.name
+            );
+        }
+    }
+
+    #[test]
+    fn storage_prefix_is_the_storage_base() {
+        assert_eq!(
+            crate::storage::PREFIX,
+            format!("{}/", endpoints::Base::StorageUrl.local_path())
+        );
+    }
 }

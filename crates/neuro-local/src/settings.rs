@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use neuro_types::endpoints::Base;
 use neuro_types::wire::PresetPayload;
 use rust_decimal::Decimal;
 use url::Url;
@@ -69,42 +70,42 @@ impl Settings {
 
     /// `{base}/api/v1`.
     pub fn api_url(&self) -> Url {
-        self.join("api/v1")
+        self.url(Base::ApiUrl)
     }
 
     /// `{base}/api/v1/storage`.
     pub fn storage_url(&self) -> Url {
-        self.join("api/v1/storage")
+        self.url(Base::StorageUrl)
     }
 
     /// `{base}/api/v1/jobs`: logs, top, exec and the other monitoring calls.
     pub fn monitoring_url(&self) -> Url {
-        self.join("api/v1/jobs")
+        self.url(Base::MonitoringUrl)
     }
 
     /// `{base}/`: the registry v2 API lives at `/v2/`.
     pub fn registry_url(&self) -> Url {
-        self.join("")
+        self.url(Base::RegistryUrl)
     }
 
     /// `{base}/api/v1/users`.
     pub fn users_url(&self) -> Url {
-        self.join("api/v1/users")
+        self.url(Base::UsersUrl)
     }
 
     /// `{base}/api/v1/secrets`.
     pub fn secrets_url(&self) -> Url {
-        self.join("api/v1/secrets")
+        self.url(Base::SecretsUrl)
     }
 
     /// `{base}/api/v1/disk`.
     pub fn disks_url(&self) -> Url {
-        self.join("api/v1/disk")
+        self.url(Base::DisksUrl)
     }
 
     /// `{base}/api/v1/buckets`.
     pub fn buckets_url(&self) -> Url {
-        self.join("api/v1/buckets")
+        self.url(Base::BucketsUrl)
     }
 
     /// `{data_dir}/jobs`.
@@ -127,11 +128,16 @@ impl Settings {
         self.presets.iter().find(|p| p.name == name)
     }
 
-    fn join(&self, path: &str) -> Url {
+    /// The public URL of the service `base`: the base URL with the path where
+    /// the endpoint table says neuro-local serves it.
+    pub fn url(&self, base: Base) -> Url {
         let mut url = self.base_url.clone();
         url.set_query(None);
         url.set_fragment(None);
-        url.set_path(&format!("/{path}"));
+        url.set_path(base.local_path());
+        if url.path().is_empty() {
+            url.set_path("/");
+        }
         url
     }
 }

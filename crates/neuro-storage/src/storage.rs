@@ -3,7 +3,8 @@
 use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use neuro_config::Config;
-use neuro_http::{header, Method, RequestBuilder, StatusCode};
+use neuro_http::{header, RequestBuilder, StatusCode};
+use neuro_types::endpoints::{self, Endpoint};
 use neuro_types::storage::{DiskUsageInfo, FileStatus, StorageDeleteEvent};
 use neuro_types::uri::{normalize_uri, parent, storage_path, Scheme, UriInput};
 use neuro_types::wire::{
@@ -106,7 +107,7 @@ impl Storage {
             let uri = uri?;
             let sent = SystemTime::now();
             let response = this
-                .op(Method::GET, &uri, "LISTSTATUS")?
+                .op(&endpoints::STORAGE_LIST, &uri)?
                 .header(header::ACCEPT, NDJSON)
                 .send()
                 .await?;
@@ -139,7 +140,7 @@ impl Storage {
 
     pub(crate) async fn stat_url(&self, uri: &Url) -> Result<FileStatus, StorageError> {
         let sent = SystemTime::now();
-        let response = self.op(Method::GET, uri, "GETFILESTATUS")?.send().await?;
+        let response = self.op(&endpoints::STORAGE_STAT, uri)?.send().await?;
         self.clock.observe(sent, response.header_str(header::DATE));
         let envelope: FileStatusEnvelope = response.json().await?;
         Ok(FileStatus::from_stat_payload(
@@ -186,7 +187,7 @@ impl Storage {
                 }
             }
         }
-        self.op(Method::PUT, uri, "MKDIRS")?.send().await?;
+        self.op(&endpoints::STORAGE_MKDIRS, uri)?.send().await?;
         Ok(())
     }
 
@@ -201,7 +202,7 @@ impl Storage {
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
         let uri = self.normalize(uri)?;
-        self.op(Method::PUT, &uri, "CREATE")?
+        self.op(&endpoints::STORAGE_CREATE, &uri)?
             .read_timeout(None)
             .body_stream(data)
             .send()
@@ -237,7 +238,7 @@ impl Storage {
                 data.len()
             ))
         })?;
-        self.op(Method::PATCH, uri, "WRITE")?
+        self.op(&endpoints::STORAGE_WRITE, uri)?
             .header(header::CONTENT_RANGE, format!("bytes {offset}-{last}/*"))
             .read_timeout(None)
             .body_bytes(data)
@@ -277,7 +278,7 @@ impl Storage {
             return Ok(futures::stream::empty().boxed());
         }
         let range = range_header(offset, size)?;
-        let mut request = self.op(Method::GET, uri, "OPEN")?.read_timeout(None);
+        let mut request = self.op(&endpoints::STORAGE_OPEN, uri)?.read_timeout(None);
         if let Some(range) = &range {
             request = request.header(header::RANGE, range.clone());
         }
@@ -351,7 +352,7 @@ impl Storage {
             let uri = uri?;
             let cluster = cluster_of(&uri)?.to_owned();
             let response = this
-                .op(Method::DELETE, &uri, "DELETE")?
+                .op(&endpoints::STORAGE_DELETE, &uri)?
                 .query("recursive", if recursive { "true" } else { "false" })
                 .header(header::ACCEPT, NDJSON)
                 .send()
@@ -386,7 +387,7 @@ impl Storage {
             "/{}",
             percent_decode_str(&storage_path(&dst)).decode_utf8_lossy()
         );
-        self.op(Method::POST, &src, "RENAME")?
+        self.op(&endpoints::STORAGE_RENAME, &src)?
             .query("destination", destination)
             .send()
             .await?;
@@ -413,7 +414,10 @@ impl Storage {
         text.push_str(self.config.username());
         let uri = self.normalize(text.as_str())?;
         let sent = SystemTime::now();
-        let response = self.op(Method::GET, &uri, "GETDISKUSAGE")?.send().await?;
+        let response = self
+            .op(&endpoints::STORAGE_DISK_USAGE, &uri)?
+            .send()
+            .await?;
         self.clock.observe(sent, response.header_str(header::DATE));
         let payload: DiskUsagePayload = response.json().await?;
         Ok(DiskUsageInfo::from_payload(
@@ -450,17 +454,21 @@ impl Storage {
         Ok(url)
     }
 
+    /// A request for the storage operation `endpoint` on `uri`: its method, the
+    /// storage URL of `uri` and its `op=` query value.
     pub(crate) fn op(
         &self,
-        method: Method,
+        endpoint: &Endpoint,
         uri: &Url,
-        op: &str,
     ) -> Result<RequestBuilder, StorageError> {
-        Ok(self
+        let mut request = self
             .config
             .transport()
-            .request(method, self.storage_url(uri)?)
-            .query("op", op))
+            .request(endpoint.method.clone(), self.storage_url(uri)?);
+        if let Some(op) = endpoint.op {
+            request = request.query("op", op);
+        }
+        Ok(request)
     }
 }
 

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use futures::{StreamExt, TryStreamExt};
-use neuro_http::{header, Method};
+use neuro_http::header;
+use neuro_types::endpoints;
 use neuro_types::storage::{FileStatus, FileStatusType};
 use neuro_types::uri::{parent, UriInput};
 use url::Url;
@@ -44,11 +45,11 @@ impl StorageFs {
         len: u64,
     ) -> Result<(), StorageError> {
         let request = if offset == 0 {
-            self.storage.op(Method::PUT, dst, "CREATE")?
+            self.storage.op(&endpoints::STORAGE_CREATE, dst)?
         } else {
             let last = offset + len - 1;
             self.storage
-                .op(Method::PATCH, dst, "WRITE")?
+                .op(&endpoints::STORAGE_WRITE, dst)?
                 .header(header::CONTENT_RANGE, format!("bytes {offset}-{last}/*"))
         };
         let request = request.read_timeout(None);

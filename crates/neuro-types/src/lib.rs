@@ -41,6 +41,7 @@
 //! ```
 
 pub mod config;
+pub mod endpoints;
 pub mod error;
 pub mod image;
 pub mod jobs;

@@ -1,15 +1,16 @@
-//! HTTP handlers of the jobs API, nested at `/api/v1/jobs`
+//! HTTP handlers of the jobs API, at `/api/v1/jobs`
 //! (wire-protocol-core §7).
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use axum::routing::{get, put};
 use axum::Router;
 use base64::Engine as _;
 use http::{HeaderMap, StatusCode};
+use neuro_types::endpoints;
 use neuro_types::wire::JobListPayload;
 
+use crate::app::EndpointRoutes as _;
 use crate::auth::AuthUser;
 use crate::error::{json_response, ApiError};
 use crate::ndjson::{accepts_ndjson, ndjson_response, LineEnd};
@@ -19,13 +20,16 @@ use super::list::ListQuery;
 use super::request::parse_submission;
 use super::service::LifeSpanChange;
 
-/// Routes of the jobs API, to nest at `/api/v1/jobs`.
+/// Routes of the jobs API (and of `capacity`, which the monitoring service
+/// answers on the real platform), with their full paths.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(list_jobs).post(create_job))
-        .route("/capacity", get(capacity))
-        .route("/{id}", get(get_job).delete(kill_job))
-        .route("/{id}/max_run_time_minutes", put(update_life_span))
+        .endpoint(&endpoints::JOBS_LIST, list_jobs)
+        .endpoint(&endpoints::JOBS_CREATE, create_job)
+        .endpoint(&endpoints::MONITORING_CAPACITY, capacity)
+        .endpoint(&endpoints::JOBS_GET, get_job)
+        .endpoint(&endpoints::JOBS_KILL, kill_job)
+        .endpoint(&endpoints::JOBS_UPDATE_LIFE_SPAN, update_life_span)
 }
 
 /// Whether the raw query has the key `key` (with or without a value).

@@ -23,28 +23,32 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::Router;
 use http::{HeaderValue, StatusCode};
+use neuro_types::endpoints;
 use neuro_types::permission::Action;
 
+use crate::app::EndpointRoutes as _;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::jobs::io::JobIo;
 use crate::jobs::{JobRecord, JobService};
 use crate::state::AppState;
 
-/// Routes of the monitoring service, to merge into the jobs router at
-/// `/api/v1/jobs`.
+/// Routes of the monitoring service, with their full paths (under
+/// `/api/v1/jobs`, next to the jobs API).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/{id}/log_ws", get(logs::log_ws))
-        .route("/{id}/top", get(top::top))
-        .route("/{id}/attach", get(stdio::attach))
-        .route("/{id}/exec", get(stdio::exec))
-        .route("/{id}/port_forward/{port}", get(port_forward::port_forward))
-        .route("/{id}/kill", post(kill))
-        .route("/{id}/save", post(save))
+        .endpoint(&endpoints::MONITORING_LOG_WS, logs::log_ws)
+        .endpoint(&endpoints::MONITORING_TOP, top::top)
+        .endpoint(&endpoints::MONITORING_ATTACH, stdio::attach)
+        .endpoint(&endpoints::MONITORING_EXEC, stdio::exec)
+        .endpoint(
+            &endpoints::MONITORING_PORT_FORWARD,
+            port_forward::port_forward,
+        )
+        .endpoint(&endpoints::MONITORING_KILL, kill)
+        .endpoint(&endpoints::MONITORING_SAVE, save)
 }
 
 /// An [`ApiError`] answering a websocket handshake: the JSON body plus the same

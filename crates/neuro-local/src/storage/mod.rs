@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use http::{HeaderMap, Method, Uri};
+use neuro_types::endpoints::{self, Base, Endpoint};
 use neuro_types::permission::Action;
 
 pub use error::StorageError;
@@ -39,10 +40,13 @@ pub const PREFIX: &str = "/api/v1/storage/";
 pub(crate) const UPLOAD_PREFIX: &str = ".neuro-upload-";
 
 /// Routes of the storage API, with their full paths.
+/// Every operation is one route (`op=` selects it), at the storage base of the
+/// endpoint table.
 pub fn router() -> Router<AppState> {
+    let base = Base::StorageUrl.local_path();
     Router::new()
-        .route("/api/v1/storage/", any(handle))
-        .route("/api/v1/storage/{*path}", any(handle))
+        .route(&format!("{base}/"), any(handle))
+        .route(&format!("{base}/{{*path}}"), any(handle))
 }
 
 /// A storage operation, as named by the `op` query parameter.
@@ -71,23 +75,28 @@ pub enum Op {
 impl Op {
     /// Parses the `op` query value; case-sensitive like the real service.
     pub fn parse(op: &str) -> Result<Op, StorageError> {
-        Ok(match op {
-            "OPEN" => Op::Open,
-            "CREATE" => Op::Create,
-            "WRITE" => Op::Write,
-            "LISTSTATUS" => Op::ListStatus,
-            "GETFILESTATUS" => Op::GetFileStatus,
-            "MKDIRS" => Op::Mkdirs,
-            "DELETE" => Op::Delete,
-            "RENAME" => Op::Rename,
-            "GETDISKUSAGE" => Op::GetDiskUsage,
-            other => {
-                return Err(StorageError::BadRequest(format!(
-                    "'{other}' is not a valid StorageOperation"
-                )))
-            }
-        })
+        Op::ALL
+            .iter()
+            .find(|(_, endpoint)| endpoint.op == Some(op))
+            .map(|(op, _)| *op)
+            .ok_or_else(|| {
+                StorageError::BadRequest(format!("'{op}' is not a valid StorageOperation"))
+            })
     }
+
+    /// Every operation with its endpoint in the generated table (which names its
+    /// `op` value and method).
+    const ALL: [(Op, &'static Endpoint); 9] = [
+        (Op::Open, &endpoints::STORAGE_OPEN),
+        (Op::Create, &endpoints::STORAGE_CREATE),
+        (Op::Write, &endpoints::STORAGE_WRITE),
+        (Op::ListStatus, &endpoints::STORAGE_LIST),
+        (Op::GetFileStatus, &endpoints::STORAGE_STAT),
+        (Op::Mkdirs, &endpoints::STORAGE_MKDIRS),
+        (Op::Delete, &endpoints::STORAGE_DELETE),
+        (Op::Rename, &endpoints::STORAGE_RENAME),
+        (Op::GetDiskUsage, &endpoints::STORAGE_DISK_USAGE),
+    ];
 
     /// The operation of a request: the `op` parameter if present (which must fit
     /// the method), else the method's default.
