@@ -5,6 +5,7 @@
 mod bench;
 mod ci;
 mod codegen;
+mod release;
 mod util;
 
 use anyhow::Result;
@@ -41,6 +42,10 @@ enum Cmd {
         #[arg(long)]
         check: bool,
     },
+    /// Release a new version: bump every crate, move the changelog's Unreleased
+    /// section, run the checks and `cargo publish --dry-run`, commit (signed off)
+    /// and tag. `--dry-run` prints the plan and changes nothing.
+    Release(release::ReleaseArgs),
     /// Benchmark the Rust SDK against the Python neuro-sdk 22.7.1 on a release
     /// neuro-local; prints a table and writes docs/benchmarks.md.
     Bench(bench::BenchArgs),
@@ -53,6 +58,7 @@ fn main() -> Result<()> {
         Cmd::Ci { skip_conformance } => ci::ci(&root, skip_conformance),
         Cmd::Conformance { pytest_args } => ci::conformance_only(&root, &pytest_args),
         Cmd::Codegen { check } => codegen::codegen(&root, check),
+        Cmd::Release(args) => release::release(&root, &args),
         Cmd::Bench(args) => bench::bench(&root, &args),
     }
 }

@@ -49,7 +49,8 @@ struct Param<'a> {
 
 fn params(path: &str) -> Result<Vec<Param<'_>>> {
     let mut out = Vec::new();
-    for segment in path.split('/') {
+    let segments: Vec<&str> = path.split('/').collect();
+    for (i, segment) in segments.iter().enumerate() {
         if let Some(inner) = segment.strip_prefix('{') {
             let inner = inner
                 .strip_suffix('}')
@@ -61,13 +62,13 @@ fn params(path: &str) -> Result<Vec<Param<'_>>> {
             if !is_snake(name) {
                 bail!("path {path:?}: placeholder {segment:?} is not a snake_case name");
             }
+            if rest && i + 1 != segments.len() {
+                bail!("path {path:?}: `{{*{name}}}` must be the last segment");
+            }
             out.push(Param { name, rest });
         } else if segment.contains(['{', '}']) {
             bail!("path {path:?}: a placeholder must be a whole segment");
         }
-    }
-    if out.iter().rev().skip(1).any(|p| p.rest) {
-        bail!("path {path:?}: only the last placeholder may be `{{*name}}`");
     }
     Ok(out)
 }

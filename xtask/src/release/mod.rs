@@ -1,0 +1,297 @@
+//! `cargo xtask release <version> [--dry-run]`: bump every crate, release the
+//! changelog, check, package, commit and tag.
+//!
+//! Steps, in order (`--dry-run` prints them and the computed edits, and changes
+//! nothing):
+//! 1. refuse a dirty work tree, a malformed version or the current one;
+//! 2. set `[workspace.package] version` and the `version` of every workspace
+//!    crate in `[workspace.dependencies]` (and in any member that pins one);
+//! 3. move the Unreleased section of `CHANGELOG.md` under the new version;
+//! 4. `cargo fmt --check`, `cargo clippy -D warnings`, `cargo test`;
+//! 5. `cargo publish --dry-run` of the publishable crates in dependency order
+//!    (`--workspace`, so crates that depend on not-yet-published workspace
+//!    crates are checked against each other, as they will be published);
+//! 6. `git commit -s` and an annotated tag `v<version>`.
+
+mod changelog;
+mod manifest;
+mod order;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::util::{output, run};
+use order::Package;
+
+/// Arguments of `cargo xtask release`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReleaseArgs {
+    /// The new version, `MAJOR.MINOR.PATCH` with an optional `-pre` suffix.
+    version: String,
+    /// Print the plan and the edits; change nothing, run nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// One file edit of the plan.
+struct Edit {
+    path: PathBuf,
+    text: String,
+}
+
+/// Runs (or, with `--dry-run`, prints) the release.
+pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
+    let version = args.version.trim_start_matches('v');
+    check_version(version)?;
+    let root_manifest_path = root.join("Cargo.toml");
+    let root_manifest = read(&root_manifest_path)?;
+    let current = manifest::workspace_version(&root_manifest)?;
+    if current == version {
+        bail!("the workspace is already at version {version}");
+    }
+
+    let metadata = output(
+        root,
+        "cargo",
+        &[
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ],
+    )?;
+    let packages = order::workspace_packages(&metadata)?;
+    let internal: Vec<String> = packages.iter().map(|p| p.name.clone()).collect();
+    let publish_order = order::publish_order(&packages)?;
+
+    let date = today();
+    let mut edits = vec![Edit {
+        text: manifest::bump_root(&root_manifest, version, &internal)?,
+        path: root_manifest_path,
+    }];
+    for package in &packages {
+        let text = read(&package.manifest_path)?;
+        let bumped = manifest::bump_member(&text, version, &internal)?;
+        if bumped != text {
+            edits.push(Edit {
+                path: package.manifest_path.clone(),
+                text: bumped,
+            });
+        }
+    }
+    let changelog_path = root.join("CHANGELOG.md");
+    edits.push(Edit {
+        text: changelog::release(&read(&changelog_path)?, version, &date)?,
+        path: changelog_path,
+    });
+
+    print_plan(
+        root,
+        &current,
+        version,
+        &date,
+        &edits,
+        &publish_order,
+        &packages,
+    );
+    if args.dry_run {
+        println!("\n--dry-run: nothing was changed.");
+        return Ok(());
+    }
+
+    let status = output(root, "git", &["status", "--porcelain"])?;
+    if !status.trim().is_empty() {
+        bail!("the work tree has uncommitted changes; commit or stash them first:\n{status}");
+    }
+    let tag = format!("v{version}");
+    if !output(root, "git", &["tag", "--list", &tag])?
+        .trim()
+        .is_empty()
+    {
+        bail!("tag {tag} already exists");
+    }
+    for edit in &edits {
+        std::fs::write(&edit.path, &edit.text)
+            .with_context(|| format!("cannot write {}", edit.path.display()))?;
+    }
+    // Refreshes the workspace crates' versions in Cargo.lock.
+    run(
+        root,
+        "cargo",
+        &[
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+            "--quiet",
+        ],
+    )?;
+    run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
+    run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    run(root, "cargo", &["test", "--workspace"])?;
+    publish_dry_run(root, &publish_order)?;
+
+    let mut add = vec!["add", "Cargo.lock"];
+    let rel: Vec<String> = edits.iter().map(|e| relative(root, &e.path)).collect();
+    add.extend(rel.iter().map(String::as_str));
+    run(root, "git", &add)?;
+    let message = format!("Release {version}");
+    run(
+        root,
+        "git",
+        &["commit", "--signoff", "--quiet", "-m", &message],
+    )?;
+    run(
+        root,
+        "git",
+        &[
+            "tag",
+            "--annotate",
+            &tag,
+            "-m",
+            &format!("neuro-rs {version}"),
+        ],
+    )?;
+    println!("\nreleased {version}: commit and tag {tag} made; push with `git push --follow-tags`, then `cargo publish --workspace`.");
+    Ok(())
+}
+
+/// `cargo publish --dry-run` for every publishable crate, in dependency order.
+fn publish_dry_run(root: &Path, order: &[String]) -> Result<()> {
+    let help = output(root, "cargo", &["publish", "--help"])?;
+    if help.contains("--workspace") {
+        // Packages and verifies the crates in dependency order against each
+        // other (a local overlay registry), so a crate depending on a workspace
+        // crate that is not on crates.io yet is still checked.
+        run(
+            root,
+            "cargo",
+            &["publish", "--workspace", "--dry-run", "--allow-dirty"],
+        )
+    } else {
+        // An older cargo resolves every dependency on crates.io, where the new
+        // versions of our crates do not exist yet: package without the
+        // verifying build.
+        for name in order {
+            run(
+                root,
+                "cargo",
+                &["package", "--package", name, "--no-verify", "--allow-dirty"],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn print_plan(
+    root: &Path,
+    current: &str,
+    version: &str,
+    date: &str,
+    edits: &[Edit],
+    order: &[String],
+    packages: &[Package],
+) {
+    println!("release {current} -> {version} ({date})");
+    println!("\nfiles to change:");
+    for edit in edits {
+        println!("  {}", relative(root, &edit.path));
+    }
+    let unpublished: Vec<&str> = packages
+        .iter()
+        .filter(|p| !p.publish)
+        .map(|p| p.name.as_str())
+        .collect();
+    println!("\npublish order: {}", order.join(" -> "));
+    println!("not published: {}", unpublished.join(", "));
+    println!("\nsteps:");
+    for step in [
+        "cargo fmt --all -- --check".to_owned(),
+        "cargo clippy --workspace --all-targets -- -D warnings".to_owned(),
+        "cargo test --workspace".to_owned(),
+        "cargo publish --workspace --dry-run --allow-dirty (crates in the order above)".to_owned(),
+        format!("git commit --signoff -m \"Release {version}\""),
+        format!("git tag --annotate v{version}"),
+    ] {
+        println!("  {step}");
+    }
+}
+
+fn check_version(version: &str) -> Result<()> {
+    let (core, pre) = match version.split_once('-') {
+        Some((core, pre)) => (core, Some(pre)),
+        None => (version, None),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = |s: &&str| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) && (*s == "0" || !s.starts_with('0'))
+    };
+    let pre_ok = pre.is_none_or(|p| {
+        !p.is_empty()
+            && p.split('.').all(|id| {
+                !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+    });
+    if parts.len() != 3 || !parts.iter().all(numeric) || !pre_ok {
+        bail!("{version:?} is not a version (MAJOR.MINOR.PATCH[-PRE])");
+    }
+    Ok(())
+}
+
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{}-{:02}-{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    )
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_checked() {
+        for ok in ["0.2.0", "1.0.0", "10.20.30", "1.0.0-rc.1", "0.1.0-alpha"] {
+            assert!(check_version(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "0.2",
+            "1.0.0.0",
+            "01.0.0",
+            "a.b.c",
+            "1.0.0-",
+            "1.0.0-rc..1",
+            "",
+        ] {
+            assert!(check_version(bad).is_err(), "{bad}");
+        }
+    }
+}
