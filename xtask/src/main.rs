@@ -1,6 +1,4 @@
-//! `cargo xtask`: workspace automation for neuro-rs.
-//!
-//! Run `cargo xtask --help` for the list of commands.
+#![doc = include_str!("../README.md")]
 
 mod bench;
 mod ci;

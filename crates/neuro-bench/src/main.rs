@@ -1,9 +1,4 @@
-//! `neuro-bench`: benchmark scenarios of the Rust SDK against a running neuro-local.
-//!
-//! `neuro-bench <scenario> [args]` runs one scenario once and prints one JSON line
-//! per measurement; `neuro-bench --list` prints the registered scenarios. The
-//! platform comes from `NEURO_BENCH_API_URL` and `NEURO_BENCH_TOKEN`. `cargo xtask
-//! bench` drives this binary and the Python counterparts; see the README.
+#![doc = include_str!("../README.md")]
 
 mod env;
 mod measure;

@@ -331,11 +331,11 @@ impl Config {
         &self.current_cluster().monitoring_url
     }
 
-    /// The base URL `base` of the current cluster, or the API URL for
-    /// [`Base::ApiUrl`]: where the endpoints of `neuro_types::endpoints` on that base
-    /// live.
+    /// Where the endpoints of `neuro_types::endpoints` on `base` live: that URL
+    /// of the current cluster, of the OAuth settings, or the API URL.
     pub fn base_url(&self, base: Base) -> &Url {
         base.of_cluster(self.current_cluster())
+            .or_else(|| base.of_auth(self.auth_config()))
             .unwrap_or_else(|| self.api_url())
     }
 

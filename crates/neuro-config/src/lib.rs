@@ -1,14 +1,4 @@
-//! Login, server configuration and local config storage for the Neuro Platform SDK.
-//!
-//! - [`ConfigFactory`] logs in (browser and headless OAuth2 with PKCE, a token,
-//!   or the config passed to a job), loads the stored config
-//!   ([`ConfigFactory::load`]) and logs out.
-//! - [`user_config`] reads `user.toml` and the project's `.neuro.toml`;
-//!   [`plugins`] extends their schema.
-//! - [`Config`] is the loaded configuration: user, clusters, presets, service URLs
-//!   and a [`neuro_http::Transport`] that carries the user's token.
-//! - The config lives in `~/.neuro/db` (or `$NEUROMATION_CONFIG`), a SQLite file in
-//!   the same layout as the Python CLI's, written with 0700/0600 permissions.
+#![doc = include_str!("../README.md")]
 
 mod config;
 mod error;

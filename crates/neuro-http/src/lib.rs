@@ -1,37 +1,4 @@
-//! HTTP and websocket transport for the Neuro Platform SDK: auth, error mapping, NDJSON.
-//!
-//! One [`Transport`] holds the connection pool, TLS setup, timeouts, `User-Agent` and
-//! credentials, and is shared (cheaply cloned) by every API crate. It reproduces the
-//! wire behaviour of the Python `neuro-sdk` 22.7.1 transport (`_core.py`):
-//!
-//! * requests carry `Authorization` (from an [`AuthProvider`]), `User-Agent` and the
-//!   `b3`/`sentry-trace` tracing headers ([`tracing_headers`]);
-//! * query parameters replace the URL's query and are encoded like yarl;
-//! * a status ≥ 400 becomes [`Error::Api`] with the Python SDK's classification
-//!   ([`ApiError::from_response`]), including `OSError`-style errno errors;
-//! * NDJSON bodies are read as `'static` streams ([`Response::ndjson`]);
-//! * websockets ([`Transport::ws_connect`]) share the TLS setup and credentials.
-//!
-//! ```no_run
-//! use std::sync::Arc;
-//! use futures::TryStreamExt;
-//! use neuro_http::{StaticToken, Transport, TransportOptions, Url};
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let transport = Transport::new(TransportOptions::default())?
-//!     .with_auth(Arc::new(StaticToken::new("token")));
-//! let url = Url::parse("https://staging.neu.ro/api/v1/jobs")?;
-//! let jobs: Vec<serde_json::Value> = transport
-//!     .get(url)
-//!     .header("Accept", "application/x-ndjson")
-//!     .query("cluster_name", "default")
-//!     .send()
-//!     .await?
-//!     .ndjson()
-//!     .try_collect()
-//!     .await?;
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 
 mod auth;
 mod errno;

@@ -1,13 +1,4 @@
-//! Jobs API of the Neuro Platform SDK.
-//!
-//! [`Jobs`] starts jobs from a preset ([`Jobs::start`]) or with explicit
-//! resources ([`Jobs::run`]), reads their status, lists them as a stream
-//! filtered by [`JobFilter`], and kills them. Through the monitoring service
-//! it streams a job's logs ([`Jobs::monitor`]) and telemetry ([`Jobs::top`]),
-//! attaches to it or runs commands in it ([`StdStream`]), forwards ports
-//! ([`PortForward`]) and signals it. The job model
-//! ([`JobDescription`](neuro_types::jobs::JobDescription),
-//! [`JobStart`](neuro_types::jobs::JobStart), ...) lives in `neuro-types`.
+#![doc = include_str!("../README.md")]
 
 mod error;
 mod filter;

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};
+use neuro_types::endpoints::Base;
 use neuro_types::wire::{ClusterPayload, ServerConfigPayload};
 
 use crate::auth::authenticate;
@@ -24,19 +25,15 @@ pub const CALLBACK_URLS: [&str; 3] = [
 /// Unauthenticated callers get no clusters, so the stock CLI does not switch to
 /// the "standalone" login flow (wire-protocol-core §3.6).
 pub fn server_config(settings: &Settings, authorized: bool) -> ServerConfigPayload {
-    let oauth = |path: &str| {
-        let mut url = settings.base_url.clone();
-        url.set_path(path);
-        url.to_string()
-    };
+    let oauth = |base: Base| settings.url(base).to_string();
     ServerConfigPayload {
         authorized,
-        auth_url: oauth("/oauth/authorize"),
-        token_url: oauth("/oauth/token"),
-        logout_url: oauth("/oauth/logout"),
+        auth_url: oauth(Base::AuthUrl),
+        token_url: oauth(Base::TokenUrl),
+        logout_url: oauth(Base::LogoutUrl),
         client_id: CLIENT_ID.to_owned(),
         audience: settings.base_url.as_str().trim_end_matches('/').to_owned(),
-        headless_callback_url: oauth("/oauth/show-code"),
+        headless_callback_url: oauth(Base::HeadlessCallbackUrl),
         callback_urls: Some(CALLBACK_URLS.iter().map(|u| (*u).to_owned()).collect()),
         success_redirect_url: None,
         admin_url: None,

@@ -15,9 +15,9 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Form, Router};
 use http::{header, HeaderValue, StatusCode};
+use neuro_types::endpoints;
 use neuro_types::wire::oauth::{
     base64url, is_valid_verifier, s256_challenge, OAuthErrorBody, TokenResponse,
     CODE_CHALLENGE_METHOD, GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN, SCOPE,
@@ -26,6 +26,7 @@ use rand::RngCore as _;
 use rusqlite::{params, Connection, OptionalExtension as _};
 use url::Url;
 
+use crate::app::EndpointRoutes as _;
 use crate::auth::now_secs;
 use crate::config_api::{server_config, CALLBACK_URLS, CLIENT_ID};
 use crate::settings::Settings;
@@ -37,10 +38,10 @@ pub const CODE_TTL_SECS: u64 = 300;
 /// The OAuth routes, at the paths `/config` announces.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/oauth/authorize", get(authorize))
-        .route("/oauth/token", post(token))
-        .route("/oauth/logout", get(logout))
-        .route("/oauth/show-code", get(show_code))
+        .endpoint(&endpoints::OAUTH_AUTHORIZE, authorize)
+        .endpoint(&endpoints::OAUTH_TOKEN, token)
+        .endpoint(&endpoints::OAUTH_LOGOUT, logout)
+        .endpoint(&endpoints::OAUTH_SHOW_CODE, show_code)
 }
 
 /// Tables of pending codes and live refresh tokens.

@@ -12,17 +12,18 @@
 
 use std::time::Duration;
 
-use futures::TryStreamExt;
-use neuro_local::LocalPlatform;
-use neuro_sdk::{Client, Factory, JobStart, RemoteImage};
+mod common;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use futures::TryStreamExt;
+use neuro_sdk::{Client, JobStart, RemoteImage};
+
+use common::BoxError;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let work = tempfile::tempdir()?;
     // Keep the embedded platform alive until the end of main.
-    let (client, _platform) = connect(work.path()).await?;
+    let (client, _platform) = common::connect(work.path()).await?;
     println!(
         "logged in as {} on cluster {} ({})",
         client.username(),
@@ -34,27 +35,6 @@ async fn main() -> Result<(), BoxError> {
     round_trip_file(&client, work.path()).await?;
     println!("quickstart finished");
     Ok(())
-}
-
-/// A client for the platform named by the environment, or for a neuro-local
-/// started here.
-async fn connect(
-    work: &std::path::Path,
-) -> Result<(Client, Option<neuro_local::RunningPlatform>), BoxError> {
-    if std::env::var_os("NEURO_USE_CONFIG").is_some() {
-        return Ok((Factory::new().get().await?, None));
-    }
-    let factory = Factory::with_path(work.join("neuro-config"));
-    if let (Ok(url), Ok(token)) = (std::env::var("NEURO_API_URL"), std::env::var("NEURO_TOKEN")) {
-        factory.login_with_token(&token, &url.parse()?).await?;
-        return Ok((factory.get().await?, None));
-    }
-    let platform = LocalPlatform::builder().start().await?;
-    println!("started neuro-local at {}", platform.api_url());
-    factory
-        .login_with_token(platform.admin_token(), &platform.api_url())
-        .await?;
-    Ok((factory.get().await?, Some(platform)))
 }
 
 async fn run_job(client: &Client) -> Result<(), BoxError> {

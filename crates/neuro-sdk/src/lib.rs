@@ -1,26 +1,4 @@
-//! Rust SDK for the Neuro Platform: [`Factory`], [`Client`] and re-exports of the
-//! domain crates.
-//!
-//! ```no_run
-//! # async fn demo() -> Result<(), neuro_sdk::Error> {
-//! use neuro_sdk::{Factory, JobStart, RemoteImage};
-//!
-//! let client = Factory::new().get().await?;
-//! let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
-//! let mut job = JobStart::new(image, "cpu-small");
-//! job.container.command = Some("echo hello".into());
-//! let job = client.jobs().start(job).await?;
-//! println!("started {}", job.id);
-//! # Ok(()) }
-//! ```
-//!
-//! | crate | re-exported as |
-//! |---|---|
-//! | `neuro-types` | [`types`], and the common model types at the root |
-//! | `neuro-http` | [`http`] |
-//! | `neuro-config` | [`config`] |
-//! | `neuro-jobs` | [`jobs`] |
-//! | `neuro-storage` | [`storage`] |
+#![doc = include_str!("../README.md")]
 
 mod client;
 mod error;
@@ -43,3 +21,19 @@ pub use neuro_types::{
     JobDescription, JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus, JobStatusHistory,
     JobStatusItem, Preset, RemoteImage, Resources, SecretFile, Volume,
 };
+
+/// The guides in `docs/`, compiled as doctests of this crate so that their
+/// snippets keep up with the API (they are `no_run`: they need a platform).
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../../../docs/getting-started.md")]
+    struct GettingStarted;
+    #[doc = include_str!("../../../docs/jobs.md")]
+    struct Jobs;
+    #[doc = include_str!("../../../docs/storage.md")]
+    struct Storage;
+    #[doc = include_str!("../../../docs/config.md")]
+    struct Config;
+    #[doc = include_str!("../../../docs/neuro-local.md")]
+    struct NeuroLocal;
+}

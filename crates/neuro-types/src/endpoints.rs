@@ -18,6 +18,7 @@
 use http::Method;
 use url::Url;
 
+use crate::config::AuthConfig;
 use crate::Cluster;
 
 /// A base URL of the server configuration that endpoint paths are relative to.
@@ -25,10 +26,16 @@ use crate::Cluster;
 pub enum Base {
     /// `api_url`: The platform API (`url` of the stored config): config, jobs, users.
     ApiUrl,
+    /// `auth_url`: The OAuth2 authorization page the browser login opens.
+    AuthUrl,
     /// `buckets_url`: The cluster's buckets service.
     BucketsUrl,
     /// `disks_url`: The cluster's disks service.
     DisksUrl,
+    /// `headless_callback_url`: The page showing the authorization code to paste into a headless login.
+    HeadlessCallbackUrl,
+    /// `logout_url`: The OAuth2 logout page.
+    LogoutUrl,
     /// `monitoring_url`: The cluster's monitoring service: logs, top, exec, attach, port-forward.
     MonitoringUrl,
     /// `registry_url`: The cluster's image registry (Docker registry v2 API).
@@ -37,6 +44,8 @@ pub enum Base {
     SecretsUrl,
     /// `storage_url`: The cluster's storage service.
     StorageUrl,
+    /// `token_url`: The OAuth2 token endpoint: code exchange and refresh.
+    TokenUrl,
     /// `users_url`: The cluster's users service.
     UsersUrl,
 }
@@ -45,12 +54,16 @@ impl Base {
     /// Every base URL.
     pub const ALL: &'static [Base] = &[
         Base::ApiUrl,
+        Base::AuthUrl,
         Base::BucketsUrl,
         Base::DisksUrl,
+        Base::HeadlessCallbackUrl,
+        Base::LogoutUrl,
         Base::MonitoringUrl,
         Base::RegistryUrl,
         Base::SecretsUrl,
         Base::StorageUrl,
+        Base::TokenUrl,
         Base::UsersUrl,
     ];
 
@@ -58,12 +71,16 @@ impl Base {
     pub const fn config_key(self) -> &'static str {
         match self {
             Base::ApiUrl => "api_url",
+            Base::AuthUrl => "auth_url",
             Base::BucketsUrl => "buckets_url",
             Base::DisksUrl => "disks_url",
+            Base::HeadlessCallbackUrl => "headless_callback_url",
+            Base::LogoutUrl => "logout_url",
             Base::MonitoringUrl => "monitoring_url",
             Base::RegistryUrl => "registry_url",
             Base::SecretsUrl => "secrets_url",
             Base::StorageUrl => "storage_url",
+            Base::TokenUrl => "token_url",
             Base::UsersUrl => "users_url",
         }
     }
@@ -73,21 +90,24 @@ impl Base {
     pub const fn local_path(self) -> &'static str {
         match self {
             Base::ApiUrl => "/api/v1",
+            Base::AuthUrl => "/oauth/authorize",
             Base::BucketsUrl => "/api/v1/buckets",
             Base::DisksUrl => "/api/v1/disk",
+            Base::HeadlessCallbackUrl => "/oauth/show-code",
+            Base::LogoutUrl => "/oauth/logout",
             Base::MonitoringUrl => "/api/v1/jobs",
             Base::RegistryUrl => "",
             Base::SecretsUrl => "/api/v1/secrets",
             Base::StorageUrl => "/api/v1/storage",
+            Base::TokenUrl => "/oauth/token",
             Base::UsersUrl => "/api/v1/users",
         }
     }
 
-    /// This base URL of `cluster`; `None` for the API URL, which belongs to the
-    /// login rather than to a cluster.
+    /// This base URL of `cluster`; `None` for a base that is not a field of
+    /// the clusters (the API URL, the OAuth URLs).
     pub fn of_cluster(self, cluster: &Cluster) -> Option<&Url> {
         match self {
-            Base::ApiUrl => None,
             Base::BucketsUrl => Some(&cluster.buckets_url),
             Base::DisksUrl => Some(&cluster.disks_url),
             Base::MonitoringUrl => Some(&cluster.monitoring_url),
@@ -95,6 +115,30 @@ impl Base {
             Base::SecretsUrl => Some(&cluster.secrets_url),
             Base::StorageUrl => Some(&cluster.storage_url),
             Base::UsersUrl => Some(&cluster.users_url),
+            Base::ApiUrl
+            | Base::AuthUrl
+            | Base::HeadlessCallbackUrl
+            | Base::LogoutUrl
+            | Base::TokenUrl => None,
+        }
+    }
+
+    /// This base URL of the OAuth settings `auth`; `None` for a base that is
+    /// not one of them.
+    pub fn of_auth(self, auth: &AuthConfig) -> Option<&Url> {
+        match self {
+            Base::AuthUrl => Some(&auth.auth_url),
+            Base::HeadlessCallbackUrl => Some(&auth.headless_callback_url),
+            Base::LogoutUrl => Some(&auth.logout_url),
+            Base::TokenUrl => Some(&auth.token_url),
+            Base::ApiUrl
+            | Base::BucketsUrl
+            | Base::DisksUrl
+            | Base::MonitoringUrl
+            | Base::RegistryUrl
+            | Base::SecretsUrl
+            | Base::StorageUrl
+            | Base::UsersUrl => None,
         }
     }
 }
@@ -135,6 +179,67 @@ pub const CONFIG_GET: Endpoint = Endpoint {
     op: None,
     query: &[],
     doc: "The server configuration: auth settings, clusters, presets, the user's orgs.",
+};
+
+/// `GET {auth_url}/`: Authorization page of the PKCE login; redirects to `redirect_uri` with a code.
+pub const OAUTH_AUTHORIZE: Endpoint = Endpoint {
+    name: "oauth_authorize",
+    service: "oauth",
+    method: Method::GET,
+    base: Base::AuthUrl,
+    path: "",
+    route: "/oauth/authorize",
+    op: None,
+    query: &[
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "audience",
+        "code_challenge",
+        "code_challenge_method",
+    ],
+    doc: "Authorization page of the PKCE login; redirects to `redirect_uri` with a code.",
+};
+
+/// `POST {token_url}/`: Exchanges a code (`grant_type=authorization_code`) or a refresh token for tokens (form body).
+pub const OAUTH_TOKEN: Endpoint = Endpoint {
+name: "oauth_token",
+service: "oauth",
+method: Method::POST,
+base: Base::TokenUrl,
+path: "",
+route: "/oauth/token",
+op: None,
+query: &[],
+doc: "Exchanges a code (`grant_type=authorization_code`) or a refresh token for tokens (form body).",
+};
+
+/// `GET {logout_url}/`: Ends the browser session.
+pub const OAUTH_LOGOUT: Endpoint = Endpoint {
+    name: "oauth_logout",
+    service: "oauth",
+    method: Method::GET,
+    base: Base::LogoutUrl,
+    path: "",
+    route: "/oauth/logout",
+    op: None,
+    query: &["client_id", "returnTo"],
+    doc: "Ends the browser session.",
+};
+
+/// `GET {headless_callback_url}/`: Shows the code of a headless login for the user to copy.
+pub const OAUTH_SHOW_CODE: Endpoint = Endpoint {
+    name: "oauth_show_code",
+    service: "oauth",
+    method: Method::GET,
+    base: Base::HeadlessCallbackUrl,
+    path: "",
+    route: "/oauth/show-code",
+    op: None,
+    query: &["code", "error", "error_description", "state"],
+    doc: "Shows the code of a headless login for the user to copy.",
 };
 
 /// `POST {api_url}/jobs`: Starts a job (`from_preset` selects the preset form of the body).
@@ -441,6 +546,10 @@ pub const STORAGE_DISK_USAGE: Endpoint = Endpoint {
 /// Every endpoint, in the order of the source table.
 pub static ALL: &[Endpoint] = &[
     CONFIG_GET,
+    OAUTH_AUTHORIZE,
+    OAUTH_TOKEN,
+    OAUTH_LOGOUT,
+    OAUTH_SHOW_CODE,
     JOBS_CREATE,
     JOBS_LIST,
     JOBS_GET,

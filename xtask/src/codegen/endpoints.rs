@@ -19,8 +19,19 @@ pub(crate) struct Table {
 struct BaseDef {
     doc: String,
     local_path: String,
-    #[serde(default)]
-    cluster: bool,
+    scope: Scope,
+}
+
+/// Where a client finds a base URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Scope {
+    /// The API URL logged in to.
+    Api,
+    /// A field of each cluster of the server configuration.
+    Cluster,
+    /// A field of the OAuth settings of the server configuration.
+    Auth,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,6 +181,7 @@ impl Table {
         w(&mut r, "use http::Method;");
         w(&mut r, "use url::Url;");
         w(&mut r, "");
+        w(&mut r, "use crate::config::AuthConfig;");
         w(&mut r, "use crate::Cluster;");
         w(&mut r, "");
         w(
@@ -220,22 +232,26 @@ impl Table {
         w(&mut r, "");
         w(
             &mut r,
-            "/// This base URL of `cluster`; `None` for the API URL, which belongs to the",
+            "/// This base URL of `cluster`; `None` for a base that is not a field of",
         );
-        w(&mut r, "/// login rather than to a cluster.");
+        w(&mut r, "/// the clusters (the API URL, the OAuth URLs).");
         w(
             &mut r,
             "pub fn of_cluster(self, cluster: &Cluster) -> Option<&Url> {",
         );
-        w(&mut r, "match self {");
-        for (key, base) in &self.bases {
-            if base.cluster {
-                let _ = writeln!(r, "Base::{} => Some(&cluster.{key}),", camel(key));
-            } else {
-                let _ = writeln!(r, "Base::{} => None,", camel(key));
-            }
-        }
+        self.scoped_match(&mut r, Scope::Cluster, "cluster");
         w(&mut r, "}");
+        w(&mut r, "");
+        w(
+            &mut r,
+            "/// This base URL of the OAuth settings `auth`; `None` for a base that is",
+        );
+        w(&mut r, "/// not one of them.");
+        w(
+            &mut r,
+            "pub fn of_auth(self, auth: &AuthConfig) -> Option<&Url> {",
+        );
+        self.scoped_match(&mut r, Scope::Auth, "auth");
         w(&mut r, "}");
         w(&mut r, "}");
         w(&mut r, "");
@@ -389,6 +405,24 @@ impl Table {
         Ok(r)
     }
 
+    /// `match self` giving `Some(&{var}.{key})` for the bases of `scope`.
+    fn scoped_match(&self, r: &mut String, scope: Scope, var: &str) {
+        w(r, "match self {");
+        let (ours, others): (Vec<_>, Vec<_>) =
+            self.bases.iter().partition(|(_, base)| base.scope == scope);
+        for (key, _) in ours {
+            let _ = writeln!(r, "Base::{} => Some(&{var}.{key}),", camel(key));
+        }
+        if !others.is_empty() {
+            let names: Vec<String> = others
+                .iter()
+                .map(|(key, _)| format!("Base::{}", camel(key)))
+                .collect();
+            let _ = writeln!(r, "{} => None,", names.join(" | "));
+        }
+        w(r, "}");
+    }
+
     /// `docs/api-endpoints.md`.
     pub(crate) fn markdown(&self) -> String {
         let mut md = String::new();
@@ -482,7 +516,7 @@ mod tests {
 
     #[test]
     fn bad_tables_are_refused() {
-        let base = "[bases.api_url]\ndoc = \"d\"\nlocal_path = \"/api/v1\"\n";
+        let base = "[bases.api_url]\ndoc = \"d\"\nscope = \"api\"\nlocal_path = \"/api/v1\"\n";
         let ep = |extra: &str| {
             format!(
                 "{base}[[endpoints]]\nname = \"a\"\nservice = \"s\"\nbase = \"api_url\"\ndoc = \"d\"\n{extra}"
