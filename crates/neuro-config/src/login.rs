@@ -15,6 +15,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use neuro_http::{Method, Transport};
 use neuro_types::config::AuthConfig;
+use neuro_types::endpoints;
 use neuro_types::wire::oauth::{
     base64url, s256_challenge, TokenResponse, CODE_CHALLENGE_METHOD, GRANT_AUTHORIZATION_CODE,
     GRANT_REFRESH_TOKEN, SCOPE,
@@ -342,7 +343,7 @@ async fn post_token(
     form: String,
 ) -> Result<TokenResponse, ConfigError> {
     let response = transport
-        .request(Method::POST, url.clone())
+        .request(endpoints::OAUTH_TOKEN.method, url.clone())
         .no_auth()
         .header("accept", "application/json")
         .header("content-type", "application/x-www-form-urlencoded")
