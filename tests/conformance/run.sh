@@ -20,4 +20,4 @@ for bin in "$NEURO_LOCAL_BIN" "$NEURO_PROBE_BIN"; do
 done
 export NEURO_TRANSCRIPTS_DIR="${NEURO_TRANSCRIPTS_DIR:-$here/transcripts}"
 cd "$here"
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider -rfEX "$@"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider -rfEX --durations=5 "$@"
