@@ -36,6 +36,13 @@ def test_cli_ls_variants_tree_glob_df(make_cli, tmp_path: Path) -> None:
     assert any(line.startswith("dm") and line.endswith("sub") for line in long), long
     by_size = cli.run("ls", "--sort", "size", "storage:t").stdout.split()
     assert by_size.index("a.txt") < by_size.index("b.log")
+    # As on the real platform: `ls` takes no patterns (a literal `*` is not
+    # found) and lists directories only (a file is ENOTDIR; `ls -d` stats it).
+    res = cli.run("ls", "storage:t/*.txt", check=False)
+    assert res.returncode != 0 and "not found" in res.stderr.lower(), res.stderr
+    res = cli.run("ls", "storage:t/a.txt", check=False)
+    assert res.returncode != 0 and "not a directory" in res.stderr.lower(), res.stderr
+    assert cli.run("ls", "-d", "storage:t/a.txt").stdout.split() == ["a.txt"]
 
     tree = cli.run("storage", "tree", "storage:t").stdout
     for name in ("a.txt", "sub", "deep", "d.txt"):
