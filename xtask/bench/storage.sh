@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Storage transfer benchmarks until `cargo xtask bench` runs them: starts a
-# release neuro-local, runs each scenario 3 times with the Rust SDK
-# (crates/neuro-storage/examples/transfer_bench.rs) and with the Python
-# neuro-sdk==22.7.1 (xtask/bench/py/storage_*.py), times `cp` of the same data
-# on the same disk as the floor, and prints medians and ratios.
+# Storage transfer benchmarks with `cp` as the floor (`cargo xtask bench`
+# compares Rust and Python only): starts a release neuro-local, runs each
+# storage-* scenario of neuro-bench and its Python counterpart
+# (xtask/bench/py/storage_*.py, neuro-sdk==22.7.1), times `cp` of the same data
+# on the same disk, and prints medians and ratios.
 #
 #   bash xtask/bench/storage.sh [runs]
 set -euo pipefail
@@ -13,7 +13,7 @@ PY=${NEURO_BENCH_PYTHON:-tests/conformance/.venv/bin/python}
 [ -x "$PY" ] || bash tests/conformance/setup.sh
 PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")"
 cargo build --release -q -p neuro-local --bin neuro-local
-cargo build --release -q -p neuro-storage --example transfer_bench
+cargo build --release -q -p neuro-bench
 BIN=target/release
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/neuro-bench-storage.XXXXXX")
 export NEURO_BENCH_WORK_DIR="$WORK/work"
@@ -43,7 +43,7 @@ for scenario in storage-upload-1g storage-download-1g storage-upload-tree storag
   script="xtask/bench/py/$(echo "$scenario" | tr - _).py"
   rust=(); python=(); cps=(); rss=0
   for _ in $(seq "$RUNS"); do
-    line=$("$BIN/examples/transfer_bench" "$scenario")
+    line=$("$BIN/neuro-bench" "$scenario")
     rust+=("$(echo "$line" | field seconds)")
     r=$(echo "$line" | field peak_rss_kb); [ "$r" -gt "$rss" ] && rss=$r
     python+=("$(cd xtask/bench/py && "$PY" "$(basename "$script")" | field seconds)")

@@ -11,7 +11,6 @@ pub(crate) fn single_threaded() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// A multi-threaded runtime with one worker per core: for throughput scenarios.
-#[allow(dead_code)] // for the transfer scenarios the domain helpers add
 pub(crate) fn multi_threaded() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -53,7 +53,13 @@ impl StorageFs {
                 .header(header::CONTENT_RANGE, format!("bytes {offset}-{last}/*"))
         };
         let request = request.read_timeout(None);
-        let request = if len == 0 {
+        let whole = src
+            .content
+            .as_ref()
+            .filter(|c| offset == 0 && c.len() as u64 == len);
+        let request = if let Some(content) = whole {
+            request.body_bytes(content.clone())
+        } else if len == 0 {
             request.body_bytes(bytes::Bytes::new())
         } else {
             request

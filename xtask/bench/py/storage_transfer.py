@@ -1,19 +1,19 @@
 """Python side of the storage transfer benchmarks (neuro-sdk==22.7.1), the
-counterpart of `crates/neuro-storage/examples/transfer_bench.rs`: same data, same
-remote paths, one JSON line per run with "client": "python".
+counterpart of `crates/neuro-bench/src/scenarios/storage_transfer.rs`: same data
+sizes, same remote paths, one JSON line per run with "client": "python".
 
 Scenarios: storage-upload-1g, storage-download-1g, storage-upload-tree,
 storage-download-tree. Needs NEURO_BENCH_API_URL and NEURO_BENCH_TOKEN.
 """
 
 import asyncio
-import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+import benchlib
 
 BIG = 1 << 30
 TREE_FILES = 5000
@@ -21,21 +21,6 @@ TREE_FILE_SIZE = 4096
 TREE_DIRS = 10
 REMOTE_BIG = "storage:bench/transfer/big.bin"
 REMOTE_TREE = "storage:bench/transfer/tree"
-
-
-def _peak_rss_kb() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
-def _work_dir() -> Path:
-    work = os.environ.get("NEURO_BENCH_WORK_DIR")
-    path = Path(work) if work else Path(tempfile.gettempdir()) / "neuro-bench-storage"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _big_file(work: Path) -> Path:
@@ -57,21 +42,14 @@ def _tree(work: Path) -> Path:
     return root
 
 
-async def _client(work: Path):
+async def _client(bench: benchlib.BenchEnv):
     import neuro_sdk
-
-    config = work / "python-config"
-    shutil.rmtree(config, ignore_errors=True)
-    await neuro_sdk.login_with_token(
-        os.environ["NEURO_BENCH_TOKEN"], url=_url(), path=config
-    )
-    return await neuro_sdk.get(path=config)
-
-
-def _url():
     from yarl import URL
 
-    return URL(os.environ["NEURO_BENCH_API_URL"])
+    config = bench.work_dir / "python-config"
+    shutil.rmtree(config, ignore_errors=True)
+    await neuro_sdk.login_with_token(bench.token, url=URL(bench.api_url), path=config)
+    return await neuro_sdk.get(path=config)
 
 
 async def _exists(client, uri) -> bool:
@@ -85,8 +63,9 @@ async def _exists(client, uri) -> bool:
 async def _run(scenario: str) -> dict:
     from yarl import URL
 
-    work = _work_dir()
-    client = await _client(work)
+    bench = benchlib.BenchEnv()
+    work = bench.work_dir
+    client = await _client(bench)
     try:
         storage = client.storage
         await storage.mkdir(URL("storage:bench/transfer"), parents=True, exist_ok=True)
@@ -134,11 +113,7 @@ async def _run(scenario: str) -> dict:
 
 def main(scenario: str) -> None:
     result = asyncio.run(_run(scenario))
-    print(
-        json.dumps(
-            dict(scenario=scenario, client="python", peak_rss_kb=_peak_rss_kb(), **result)
-        )
-    )
+    benchlib.emit(scenario, peak_rss_kb=benchlib.peak_rss_kb(), **result)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ mod jobs_exec;
 mod jobs_list;
 mod jobs_logs;
 mod ls_cold;
+mod storage_transfer;
 
 /// One benchmark scenario.
 pub(crate) struct Scenario {
@@ -46,6 +47,26 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "jobs-list-first",
         about: "the first item of a listing of 10,000 jobs",
         run: jobs_list::run_first,
+    },
+    Scenario {
+        name: "storage-upload-1g",
+        about: "upload_file of one 1 GiB file",
+        run: storage_transfer::upload_1g,
+    },
+    Scenario {
+        name: "storage-download-1g",
+        about: "download_file of one 1 GiB file",
+        run: storage_transfer::download_1g,
+    },
+    Scenario {
+        name: "storage-upload-tree",
+        about: "upload_dir of 5,000 files of 4 KiB in 10 folders",
+        run: storage_transfer::upload_tree,
+    },
+    Scenario {
+        name: "storage-download-tree",
+        about: "download_dir of 5,000 files of 4 KiB in 10 folders",
+        run: storage_transfer::download_tree,
     },
 ];
 

@@ -2,10 +2,10 @@
 //! positional I/O, a couple of blocks ahead of the socket, so big transfers
 //! cost one system call per block instead of one thread hop per network chunk.
 
-use std::io;
+use std::io::{self, Read as _, Seek as _, SeekFrom};
 use std::os::unix::fs::FileExt as _;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::Stream;
 use tokio::sync::mpsc;
 
@@ -24,20 +24,24 @@ pub(super) fn read_blocks(
     let (tx, rx) = mpsc::channel(QUEUE);
     tokio::task::spawn_blocking(move || {
         let (mut pos, end) = (offset, offset.saturating_add(len));
+        // This file handle is ours alone: read sequentially from one seek, into
+        // buffers that need no zeroing.
+        if let Err(e) = (&file).seek(SeekFrom::Start(offset)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
         while pos < end {
-            let want = usize::try_from(end - pos).map_or(BLOCK, |n| n.min(BLOCK));
-            let mut block = BytesMut::zeroed(want);
-            let item = match file.read_at(&mut block, pos) {
+            let want = (end - pos).min(BLOCK as u64);
+            let mut block = Vec::with_capacity(BLOCK);
+            let item = match (&file).take(want).read_to_end(&mut block) {
                 Ok(0) => Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the file shrank while being read",
                 )),
                 Ok(n) => {
-                    block.truncate(n);
                     pos += n as u64;
-                    Ok(block.freeze())
+                    Ok(Bytes::from(block))
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => Err(e),
             };
             let stop = item.is_err();
@@ -51,27 +55,32 @@ pub(super) fn read_blocks(
     })
 }
 
-/// Writes a body into a file from an offset: network chunks are gathered into
-/// [`BLOCK`]s that a blocking thread writes.
+/// Writes a body into a file from an offset: network chunks are batched
+/// (without copying) into about [`BLOCK`] bytes that a blocking thread writes.
 pub(super) struct BlockWriter {
-    pending: BytesMut,
+    pending: Vec<Bytes>,
+    pending_len: usize,
     pos: u64,
-    tx: Option<mpsc::Sender<(u64, Bytes)>>,
+    tx: Option<mpsc::Sender<(u64, Vec<Bytes>)>>,
     done: Option<tokio::task::JoinHandle<io::Result<()>>>,
 }
 
 impl BlockWriter {
     /// Writes into `file` from `offset`.
     pub(super) fn new(file: std::fs::File, offset: u64) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(u64, Bytes)>(QUEUE);
+        let (tx, mut rx) = mpsc::channel::<(u64, Vec<Bytes>)>(QUEUE);
         let done = tokio::task::spawn_blocking(move || {
-            while let Some((pos, block)) = rx.blocking_recv() {
-                file.write_all_at(&block, pos)?;
+            while let Some((mut pos, batch)) = rx.blocking_recv() {
+                for chunk in batch {
+                    file.write_all_at(&chunk, pos)?;
+                    pos += chunk.len() as u64;
+                }
             }
             Ok(())
         });
         Self {
-            pending: BytesMut::new(),
+            pending: Vec::new(),
+            pending_len: 0,
             pos: offset,
             tx: Some(tx),
             done: Some(done),
@@ -80,22 +89,19 @@ impl BlockWriter {
 
     /// Appends `chunk`.
     pub(super) async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        if self.pending.is_empty() && chunk.len() >= BLOCK {
-            // Large chunks go as they are, without a copy.
-            return self.send(chunk).await;
-        }
-        self.pending.extend_from_slice(&chunk);
-        if self.pending.len() >= BLOCK {
-            let block = self.pending.split().freeze();
-            self.send(block).await?;
+        self.pending_len += chunk.len();
+        self.pending.push(chunk);
+        if self.pending_len >= BLOCK {
+            self.send().await?;
         }
         Ok(())
     }
 
-    async fn send(&mut self, block: Bytes) -> io::Result<()> {
-        let len = block.len() as u64;
+    async fn send(&mut self) -> io::Result<()> {
+        let batch = std::mem::take(&mut self.pending);
+        let len = std::mem::take(&mut self.pending_len) as u64;
         let sent = match &self.tx {
-            Some(tx) => tx.send((self.pos, block)).await.is_ok(),
+            Some(tx) => tx.send((self.pos, batch)).await.is_ok(),
             None => false,
         };
         if !sent {
@@ -120,8 +126,7 @@ impl BlockWriter {
     /// Writes what is left and waits for the disk writes to finish.
     pub(super) async fn finish(mut self) -> io::Result<()> {
         if !self.pending.is_empty() {
-            let block = self.pending.split().freeze();
-            self.send(block).await?;
+            self.send().await?;
         }
         self.join().await
     }

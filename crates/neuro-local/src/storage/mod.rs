@@ -250,13 +250,43 @@ async fn resolve_at(
     path: &StoragePath,
     parents: paths::Parents,
 ) -> Result<paths::Target, StorageError> {
-    let owner = path.owner().ok_or(StorageError::Forbidden)?.to_owned();
-    let rest = path.rest().to_vec();
-    blocking(move || {
-        let root = paths::user_root(&storage, &owner)?;
-        paths::resolve(&root, &rest, parents)
-    })
-    .await
+    let resolver = Resolver::new(storage, path, parents)?;
+    blocking(move || resolver.resolve()).await
+}
+
+/// What resolving a path takes, to do it inside a larger blocking call (one
+/// thread hop per request for the small-file fast paths).
+struct Resolver {
+    storage: PathBuf,
+    owner: String,
+    rest: Vec<String>,
+    parents: paths::Parents,
+}
+
+impl Resolver {
+    fn new(
+        storage: PathBuf,
+        path: &StoragePath,
+        parents: paths::Parents,
+    ) -> Result<Self, StorageError> {
+        Ok(Self {
+            storage,
+            owner: path.owner().ok_or(StorageError::Forbidden)?.to_owned(),
+            rest: path.rest().to_vec(),
+            parents,
+        })
+    }
+
+    /// For the call's own path.
+    fn of(call: &Call, parents: paths::Parents) -> Result<Self, StorageError> {
+        Self::new(call.storage_dir(), &call.path, parents)
+    }
+
+    /// Resolves the path (blocking).
+    fn resolve(&self) -> Result<paths::Target, StorageError> {
+        let root = paths::user_root(&self.storage, &self.owner)?;
+        paths::resolve(&root, &self.rest, self.parents)
+    }
 }
 
 #[cfg(test)]

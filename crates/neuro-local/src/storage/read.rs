@@ -1,15 +1,16 @@
 //! OPEN (and plain GET / HEAD): streaming a file, whole or a byte range.
 
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{FileExt as _, OpenOptionsExt as _};
 
 use axum::body::Body;
 use axum::response::Response;
+use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 
 use super::error::StorageError;
-use super::io::read_blocks;
+use super::io::{read_blocks, BLOCK};
 use super::paths::Parents;
-use super::{blocking, resolve, Call};
+use super::{blocking, Call, Resolver};
 
 /// A requested byte range, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,32 +62,73 @@ fn satisfy(range: RangeSpec, total: u64) -> Option<(u64, u64)> {
     }
 }
 
+/// Where the answer starts and how long it is.
+fn span(range: Option<(u64, u64)>, total: u64) -> (u64, u64) {
+    match range {
+        Some((first, last)) => (first, last - first + 1),
+        None => (0, total),
+    }
+}
+
 fn header_value(value: impl ToString) -> HeaderValue {
     HeaderValue::from_str(&value.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// What OPEN found on disk, in one blocking call.
+struct Opened {
+    file: std::fs::File,
+    meta: std::fs::Metadata,
+    /// `(first, last)` of a satisfiable `Range`.
+    range: Option<(u64, u64)>,
+    /// The bytes to send, when small enough to read at once.
+    small: Option<Bytes>,
+}
+
 pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
-    let target = resolve(&call, Parents::Lookup).await?;
-    let (path, meta) = blocking(move || {
-        let path = target.follow()?;
-        let meta = std::fs::metadata(&path)?;
+    let resolver = Resolver::of(&call, Parents::Lookup)?;
+    let spec = parse_range(&call.headers);
+    let want_body = call.method != Method::HEAD;
+    let Opened {
+        file,
+        meta,
+        range,
+        small,
+    } = blocking(move || {
+        let path = resolver.resolve()?.follow()?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)?;
+        let meta = file.metadata()?;
         if meta.is_dir() {
             return Err(StorageError::os("Is a directory", "EISDIR"));
         }
-        Ok((path, meta))
+        let total = meta.len();
+        let range = match spec {
+            Some(spec) => {
+                Some(satisfy(spec, total).ok_or(StorageError::RangeNotSatisfiable { total })?)
+            }
+            None => None,
+        };
+        let (first, length) = span(range, total);
+        let small = match usize::try_from(length) {
+            Ok(len) if want_body && len > 0 && len <= BLOCK => {
+                let mut data = vec![0u8; len];
+                file.read_exact_at(&mut data, first)?;
+                Some(Bytes::from(data))
+            }
+            _ => None,
+        };
+        Ok(Opened {
+            file,
+            meta,
+            range,
+            small,
+        })
     })
     .await?;
     let total = meta.len();
-    let range = match parse_range(&call.headers) {
-        Some(spec) => {
-            Some(satisfy(spec, total).ok_or(StorageError::RangeNotSatisfiable { total })?)
-        }
-        None => None,
-    };
-    let (first, length) = match range {
-        Some((first, last)) => (first, last - first + 1),
-        None => (0, total),
-    };
+    let (first, length) = span(range, total);
 
     let mut builder = Response::builder()
         .status(if range.is_some() {
@@ -112,17 +154,10 @@ pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
         );
     }
 
-    let body = if call.method == Method::HEAD || length == 0 {
-        Body::empty()
-    } else {
-        let file = blocking(move || {
-            Ok(std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&path)?)
-        })
-        .await?;
-        Body::from_stream(read_blocks(file, first, length))
+    let body = match small {
+        Some(data) => Body::from(data),
+        None if !want_body || length == 0 => Body::empty(),
+        None => Body::from_stream(read_blocks(file, first, length)),
     };
     builder
         .body(body)

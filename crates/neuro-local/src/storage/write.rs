@@ -9,9 +9,9 @@ use futures::{Stream, StreamExt as _};
 use http::{header, HeaderValue, StatusCode};
 
 use super::error::StorageError;
-use super::io::BlockWriter;
+use super::io::{BlockWriter, BLOCK};
 use super::paths::{Parents, Target};
-use super::{blocking, resolve, Call, UPLOAD_PREFIX};
+use super::{blocking, resolve, Call, Resolver, UPLOAD_PREFIX};
 use crate::error::TEXT_PLAIN;
 
 /// Mode of files created by CREATE (existing files keep theirs).
@@ -92,20 +92,50 @@ async fn copy_body(
     Ok(written)
 }
 
+/// Gives the finished upload its mode and moves it to the target's name.
+fn finish_upload(
+    temp_path: tempfile::TempPath,
+    mode: u32,
+    target: &Target,
+) -> Result<(), StorageError> {
+    std::fs::set_permissions(&temp_path, std::fs::Permissions::from_mode(mode))?;
+    temp_path
+        .persist(target.path())
+        .map_err(|e| StorageError::from(e.error))
+}
+
+/// The body's announced length.
+fn content_length(call: &Call) -> Option<u64> {
+    call.headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 pub(super) async fn create(call: Call, body: Body) -> Result<Response, StorageError> {
+    if content_length(&call).is_some_and(|len| len <= BLOCK as u64) {
+        // A small file: receive it, then do everything on disk in one go.
+        let data = axum::body::to_bytes(body, BLOCK).await.map_err(|e| {
+            StorageError::BadRequestText(format!("Cannot read the request body: {e}"))
+        })?;
+        let resolver = Resolver::of(&call, Parents::Create)?;
+        blocking(move || {
+            let target = resolver.resolve()?;
+            let (mut file, temp_path, mode) = start_upload(&target)?;
+            std::io::Write::write_all(&mut file, &data)?;
+            drop(file);
+            finish_upload(temp_path, mode, &target)
+        })
+        .await?;
+        return Ok(text_ok(StatusCode::CREATED));
+    }
     let target = resolve(&call, Parents::Create).await?;
     let upload_target = target.clone();
     let (file, temp_path, mode) = blocking(move || start_upload(&upload_target)).await?;
     // If the body fails or the request is dropped, `temp_path` is dropped and
     // the partial upload is removed; the target is never touched.
     copy_body(body.into_data_stream(), BlockWriter::new(file, 0), None).await?;
-    blocking(move || {
-        std::fs::set_permissions(&temp_path, std::fs::Permissions::from_mode(mode))?;
-        temp_path
-            .persist(target.path())
-            .map_err(|e| StorageError::from(e.error))
-    })
-    .await?;
+    blocking(move || finish_upload(temp_path, mode, &target)).await?;
     Ok(text_ok(StatusCode::CREATED))
 }
 
@@ -137,12 +167,7 @@ pub(super) async fn write(call: Call, body: Body) -> Result<Response, StorageErr
         .and_then(parse_content_range)
         .ok_or_else(|| StorageError::BadRequestText("Invalid header Content-Range".to_owned()))?;
     let expected = last - first + 1;
-    if let Some(length) = call
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+    if let Some(length) = content_length(&call) {
         if length != expected {
             return Err(StorageError::BadRequestText(
                 "Content-Length does not match Content-Range".to_owned(),

@@ -56,74 +56,50 @@ pub fn read_range(
     })
 }
 
-/// Writes a stream of chunks into a file from an offset, gathering them into
-/// [`IO_CHUNK`]s written by a blocking thread.
+/// Writes a stream of chunks into a file from an offset: chunks are batched
+/// (without copying) into about [`IO_CHUNK`] bytes that a blocking thread
+/// writes. The thread starts with the first full batch, so a small file is
+/// written by one call in [`FileWriter::finish`].
 pub struct FileWriter {
-    pending: BytesMut,
+    file: Arc<std::fs::File>,
+    pending: Vec<Bytes>,
+    pending_len: usize,
     pos: u64,
-    tx: Option<mpsc::Sender<(u64, Bytes)>>,
+    thread: Option<Writer>,
+}
+
+/// Writes `batch` at `pos`, chunk after chunk.
+fn write_batch(file: &std::fs::File, mut pos: u64, batch: &[Bytes]) -> io::Result<()> {
+    for chunk in batch {
+        file.write_all_at(chunk, pos)?;
+        pos += chunk.len() as u64;
+    }
+    Ok(())
+}
+
+/// The blocking thread of a [`FileWriter`].
+struct Writer {
+    tx: Option<mpsc::Sender<(u64, Vec<Bytes>)>>,
     done: Option<tokio::task::JoinHandle<io::Result<()>>>,
 }
 
-impl FileWriter {
-    /// Starts writing into `sink` at `offset`.
-    pub fn new(sink: &LocalSink, offset: u64) -> Self {
-        let (tx, mut rx) = mpsc::channel::<(u64, Bytes)>(AHEAD);
-        let file = Arc::clone(&sink.file);
+impl Writer {
+    fn start(file: Arc<std::fs::File>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<(u64, Vec<Bytes>)>(AHEAD);
         let done = tokio::task::spawn_blocking(move || {
-            while let Some((pos, chunk)) = rx.blocking_recv() {
-                file.write_all_at(&chunk, pos)?;
+            while let Some((pos, batch)) = rx.blocking_recv() {
+                write_batch(&file, pos, &batch)?;
             }
             Ok(())
         });
         Self {
-            pending: BytesMut::new(),
-            pos: offset,
             tx: Some(tx),
             done: Some(done),
         }
     }
 
-    /// Queues `chunk` after what was written so far.
-    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        if self.pending.is_empty() && chunk.len() >= IO_CHUNK {
-            // Large chunks go as they are, without a copy.
-            return self.send(chunk).await;
-        }
-        self.pending.extend_from_slice(&chunk);
-        if self.pending.len() >= IO_CHUNK {
-            self.flush_pending().await?;
-        }
-        Ok(())
-    }
-
-    async fn flush_pending(&mut self) -> io::Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let chunk = self.pending.split().freeze();
-        self.send(chunk).await
-    }
-
-    async fn send(&mut self, chunk: Bytes) -> io::Result<()> {
-        let len = chunk.len() as u64;
-        let sent = match &self.tx {
-            Some(tx) => tx.send((self.pos, chunk)).await.is_ok(),
-            None => false,
-        };
-        if !sent {
-            // The writer stopped: its error says why.
-            return Err(self
-                .finish_inner()
-                .await
-                .err()
-                .unwrap_or_else(|| io::Error::other("the file writer stopped")));
-        }
-        self.pos += len;
-        Ok(())
-    }
-
-    async fn finish_inner(&mut self) -> io::Result<()> {
+    /// Stops the thread and returns its outcome.
+    async fn join(&mut self) -> io::Result<()> {
         self.tx = None;
         match self.done.take() {
             Some(done) => done
@@ -132,11 +108,71 @@ impl FileWriter {
             None => Err(io::Error::other("the file writer stopped")),
         }
     }
+}
+
+impl FileWriter {
+    /// Starts writing into `sink` at `offset`.
+    pub fn new(sink: &LocalSink, offset: u64) -> Self {
+        Self {
+            file: Arc::clone(&sink.file),
+            pending: Vec::new(),
+            pending_len: 0,
+            pos: offset,
+            thread: None,
+        }
+    }
+
+    /// Queues `chunk` after what was written so far.
+    pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.pending_len += chunk.len();
+        self.pending.push(chunk);
+        if self.pending_len >= IO_CHUNK {
+            self.send().await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self) -> io::Result<()> {
+        let batch = std::mem::take(&mut self.pending);
+        let len = std::mem::take(&mut self.pending_len) as u64;
+        let file = &self.file;
+        let thread = self
+            .thread
+            .get_or_insert_with(|| Writer::start(Arc::clone(file)));
+        let sent = match &thread.tx {
+            Some(tx) => tx.send((self.pos, batch)).await.is_ok(),
+            None => false,
+        };
+        if !sent {
+            // The writer stopped: its error says why.
+            return Err(thread
+                .join()
+                .await
+                .err()
+                .unwrap_or_else(|| io::Error::other("the file writer stopped")));
+        }
+        self.pos += len;
+        Ok(())
+    }
 
     /// Writes what is left and waits until everything is on disk (in the page
     /// cache); returns the first write error.
     pub async fn finish(mut self) -> io::Result<()> {
-        self.flush_pending().await?;
-        self.finish_inner().await
+        if self.thread.is_none() {
+            if self.pending.is_empty() {
+                return Ok(());
+            }
+            let (file, pos, batch) = (Arc::clone(&self.file), self.pos, self.pending);
+            return tokio::task::spawn_blocking(move || write_batch(&file, pos, &batch))
+                .await
+                .map_err(|e| io::Error::other(format!("file writer failed: {e}")))?;
+        }
+        if !self.pending.is_empty() {
+            self.send().await?;
+        }
+        match self.thread.as_mut() {
+            Some(thread) => thread.join().await,
+            None => Ok(()),
+        }
     }
 }

@@ -42,6 +42,9 @@ pub struct LocalSource {
     pub file: Arc<std::fs::File>,
     /// Its size when opened.
     pub size: u64,
+    /// The whole content, when the file is small enough to be read at once
+    /// (saves a disk round trip per small file).
+    pub content: Option<bytes::Bytes>,
 }
 
 /// An open local file being downloaded into, written with positional writes.

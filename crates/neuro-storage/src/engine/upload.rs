@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use futures::FutureExt as _;
 use url::Url;
 
 use super::filter::read_ignore_file;
+use super::local_io::IO_CHUNK;
 use super::remote::{EntryKind, LocalSource, RemoteEntry, RemoteError, RemoteFs};
 use super::{file_url, run_all, Engine, Rules};
 use crate::clock::{check_upload, seconds, Decision, Stamp};
@@ -86,16 +87,25 @@ impl<R: RemoteFs> Engine<R> {
         let opened = tokio::task::spawn_blocking(move || {
             let file = std::fs::File::open(&owned)?;
             let size = file.metadata()?.len();
-            Ok::<_, std::io::Error>((file, size))
+            let content = match usize::try_from(size) {
+                Ok(len) if len <= IO_CHUNK => {
+                    let mut data = vec![0u8; len];
+                    file.read_exact_at(&mut data, 0)?;
+                    Some(bytes::Bytes::from(data))
+                }
+                _ => None,
+            };
+            Ok::<_, std::io::Error>((file, size, content))
         })
         .await
         .map_err(std::io::Error::other)
         .and_then(|r| r);
-        let (file, size) = opened.map_err(|e| R::Error::local(path, e))?;
+        let (file, size, content) = opened.map_err(|e| R::Error::local(path, e))?;
         Ok(LocalSource {
             path: Arc::from(path),
             file: Arc::new(file),
             size,
+            content,
         })
     }
 
