@@ -235,7 +235,7 @@ impl TokenIssuer {
     }
 
     /// Forgets every token of `user` (the database rows go with the user row).
-    fn forget_user(&self, user: &str) {
+    pub(crate) fn forget_user(&self, user: &str) {
         self.write_live().retain(|_, u| u != user);
     }
 
@@ -302,7 +302,9 @@ pub fn user_exists(db: &Db, name: &str) -> Result<bool, UserError> {
 /// Every user name, sorted.
 pub fn list_users(db: &Db) -> Result<Vec<String>, UserError> {
     Ok(db.call_blocking(|conn| {
-        let mut stmt = conn.prepare("SELECT name FROM users ORDER BY name")?;
+        // Roles share the table; their names contain '/'.
+        let mut stmt =
+            conn.prepare("SELECT name FROM users WHERE instr(name, '/') = 0 ORDER BY name")?;
         let names = stmt.query_map([], |row| row.get(0))?;
         names.collect()
     })?)
@@ -325,7 +327,9 @@ pub fn delete_user(db: &Db, tokens: &TokenIssuer, name: &str) -> Result<(), User
     Ok(())
 }
 
-fn load_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// Reads the base64 key file at `path`, creating a random 64-byte key (mode
+/// 0600) on first use.
+pub(crate) fn load_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     let engine = base64::engine::general_purpose::STANDARD;
     match std::fs::read_to_string(path) {
         Ok(text) => {
@@ -357,6 +361,7 @@ fn new_jti() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// Seconds since the Unix epoch.
 pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -44,6 +44,10 @@ impl Db {
         migrate(&conn).context("database migration failed")?;
         crate::jobs::store::migrate(&conn).context("jobs database migration failed")?;
         crate::oauth::migrate(&conn).context("oauth database migration failed")?;
+        crate::permissions::store::migrate(&conn).context("grants migration failed")?;
+        crate::secrets::migrate(&conn).context("secrets migration failed")?;
+        crate::disks::migrate(&conn).context("disks migration failed")?;
+        crate::service_accounts::migrate(&conn).context("service accounts migration failed")?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })

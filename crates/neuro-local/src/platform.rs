@@ -259,6 +259,7 @@ impl LocalPlatformBuilder {
                 }
             }
         });
+        crate::disks::spawn_reaper(state.db.clone(), state.settings.clone(), cancel.clone());
         tracing::info!(addr = %local_addr, data_dir = %data_dir.display(), "platform started");
         Ok(RunningPlatform {
             state,

@@ -8,9 +8,12 @@ use neuro_config::login::CallbackError;
 use neuro_config::plugins::{ConfigBuilder, Plugin};
 use neuro_config::user_config::UserConfig;
 use neuro_config::{Config, ConfigFactory};
+use neuro_disks::Disks;
 use neuro_http::TransportOptions;
 use neuro_jobs::Jobs;
+use neuro_secrets::Secrets;
 use neuro_storage::Storage;
+use neuro_users::{ServiceAccounts, Users};
 use url::Url;
 
 use crate::Error;
@@ -23,6 +26,10 @@ pub struct Client {
     config: Config,
     jobs: Jobs,
     storage: Storage,
+    secrets: Secrets,
+    disks: Disks,
+    users: Users,
+    service_accounts: ServiceAccounts,
 }
 
 impl Client {
@@ -31,6 +38,10 @@ impl Client {
         Self {
             jobs: Jobs::new(config.clone()),
             storage: Storage::new(config.clone()),
+            secrets: Secrets::new(config.clone()),
+            disks: Disks::new(config.clone()),
+            users: Users::new(config.clone()),
+            service_accounts: ServiceAccounts::new(config.clone()),
             config,
         }
     }
@@ -82,6 +93,26 @@ impl Client {
         let config = self.config.fetch().await?;
         *self = Client::new(config);
         Ok(())
+    }
+
+    /// The Secrets API.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// The Disks API.
+    pub fn disks(&self) -> &Disks {
+        &self.disks
+    }
+
+    /// The Users API: permissions, shares and roles.
+    pub fn users(&self) -> &Users {
+        &self.users
+    }
+
+    /// The ServiceAccounts API.
+    pub fn service_accounts(&self) -> &ServiceAccounts {
+        &self.service_accounts
     }
 }
 

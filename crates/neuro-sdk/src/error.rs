@@ -14,6 +14,15 @@ pub enum Error {
     /// A storage operation failed.
     #[error(transparent)]
     Storage(#[from] neuro_storage::StorageError),
+    /// A secrets operation failed.
+    #[error(transparent)]
+    Secrets(#[from] neuro_secrets::SecretsError),
+    /// A disks operation failed.
+    #[error(transparent)]
+    Disks(#[from] neuro_disks::DisksError),
+    /// A users, permissions or service-account operation failed.
+    #[error(transparent)]
+    Users(#[from] neuro_users::UsersError),
     /// A request failed at the transport or API level.
     #[error(transparent)]
     Http(#[from] neuro_http::Error),
@@ -25,6 +34,9 @@ impl Error {
         match self {
             Self::Jobs(e) => e.is_not_found(),
             Self::Storage(e) => e.is_not_found(),
+            Self::Secrets(e) => e.is_not_found(),
+            Self::Disks(e) => e.is_not_found(),
+            Self::Users(e) => e.is_not_found(),
             Self::Http(e) => e.is_not_found(),
             Self::Config(_) => false,
         }
@@ -35,6 +47,9 @@ impl Error {
         let http = match self {
             Self::Jobs(neuro_jobs::JobsError::Http(e)) => e,
             Self::Storage(neuro_storage::StorageError::Http(e)) => e,
+            Self::Secrets(neuro_secrets::SecretsError::Http(e)) => e,
+            Self::Disks(neuro_disks::DisksError::Http(e)) => e,
+            Self::Users(neuro_users::UsersError::Http(e)) => e,
             Self::Config(neuro_config::ConfigError::Http(e)) => e,
             Self::Http(e) => e,
             Self::Config(neuro_config::ConfigError::NotAuthorized) => return true,

@@ -7,20 +7,27 @@ pub use client::{Client, Factory};
 pub use error::Error;
 
 pub use neuro_config as config;
+pub use neuro_disks as disks;
 pub use neuro_http as http;
 pub use neuro_jobs as jobs;
+pub use neuro_secrets as secrets;
 pub use neuro_storage as storage;
 pub use neuro_types as types;
+pub use neuro_users as users;
 
 pub use neuro_config::{Config, ConfigError};
+pub use neuro_disks::{DiskCreate, DiskLookup, Disks, DisksError};
 pub use neuro_http::TransportOptions;
 pub use neuro_jobs::{JobFilter, Jobs, JobsError};
+pub use neuro_secrets::{SecretOptions, Secrets, SecretsError};
 pub use neuro_storage::{Storage, StorageError};
 pub use neuro_types::{
-    Action, Cluster, Container, ContainerOptions, DiskVolume, FileStatus, FileStatusType, HttpPort,
-    JobDescription, JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus, JobStatusHistory,
-    JobStatusItem, Preset, RemoteImage, Resources, SecretFile, Volume,
+    Action, Cluster, Container, ContainerOptions, Disk, DiskStatus, DiskVolume, FileStatus,
+    FileStatusType, HttpPort, JobDescription, JobPriority, JobRestartPolicy, JobRun, JobStart,
+    JobStatus, JobStatusHistory, JobStatusItem, Permission, Preset, RemoteImage, Resources, Secret,
+    SecretFile, ServiceAccount, Share, Volume,
 };
+pub use neuro_users::{AclFilter, ServiceAccountToken, ServiceAccounts, Users, UsersError};
 
 /// The guides in `docs/`, compiled as doctests of this crate so that their
 /// snippets keep up with the API (they are `no_run`: they need a platform).

@@ -55,6 +55,22 @@ pub enum ModelError {
         /// The TPU type.
         tpu_type: String,
     },
+    /// A timestamp field that is not ISO 8601 text with an offset.
+    #[error("invalid timestamp in `{field}`: {value:?}")]
+    InvalidTimestamp {
+        /// The JSON key.
+        field: &'static str,
+        /// The text found there.
+        value: String,
+    },
+    /// A duration field that is negative or not finite.
+    #[error("invalid duration in `{field}`: {value}")]
+    InvalidDuration {
+        /// The JSON key.
+        field: &'static str,
+        /// The number found there.
+        value: f64,
+    },
     /// A job life span that is not a finite number of seconds.
     #[error("life span must be a finite number of seconds, got {0}")]
     InvalidLifeSpan(f64),
@@ -73,4 +89,15 @@ impl ModelError {
 /// Parses a URL field of a payload.
 pub(crate) fn parse_url(field: &'static str, value: &str) -> Result<url::Url, ModelError> {
     url::Url::parse(value).map_err(|e| ModelError::url(field, value, e))
+}
+
+/// Parses an ISO 8601 timestamp field of a payload.
+pub(crate) fn parse_time(
+    field: &'static str,
+    value: &str,
+) -> Result<time::OffsetDateTime, ModelError> {
+    crate::wire::serde_util::iso8601::parse(value).map_err(|_| ModelError::InvalidTimestamp {
+        field,
+        value: value.to_owned(),
+    })
 }

@@ -75,7 +75,7 @@ pub(super) async fn list_status(call: Call) -> Result<Response, StorageError> {
         // The caller's home always shows up in the cluster root.
         let s = storage.clone();
         blocking(move || Ok(super::paths::user_root(&s, &user)?)).await?;
-        (storage, Lister::ClusterRoot(call.user.clone()))
+        (storage, lister(&call))
     } else {
         let target = resolve(&call, Parents::Lookup).await?;
         let dir = blocking(move || {
@@ -87,7 +87,7 @@ pub(super) async fn list_status(call: Call) -> Result<Response, StorageError> {
             }
         })
         .await?;
-        (dir, Lister::Owned(call.permission))
+        (dir, lister(&call))
     };
     let read_dir = {
         let dir = dir.clone();
@@ -114,12 +114,20 @@ pub(super) async fn list_status(call: Call) -> Result<Response, StorageError> {
     ))
 }
 
-/// Which entries of a directory a listing shows, with which permission.
-enum Lister {
-    /// The cluster root: the users' trees the caller may see.
-    ClusterRoot(String),
-    /// A directory inside a tree, where everything has the same permission.
-    Owned(Action),
+/// Which entries of a directory a listing shows, with which permission: those
+/// the caller's permissions reach, each with its own permission.
+struct Lister {
+    view: std::sync::Arc<crate::permissions::AccessView>,
+    cluster: String,
+    dir: String,
+}
+
+fn lister(call: &Call) -> Lister {
+    Lister {
+        view: call.view.clone(),
+        cluster: call.cluster().to_owned(),
+        dir: call.path.display().trim_end_matches('/').to_owned(),
+    }
 }
 
 fn spawn_lister(
@@ -139,17 +147,13 @@ fn spawn_lister(
                     if name.starts_with(UPLOAD_PREFIX) {
                         continue;
                     }
-                    let permission = match &lister {
-                        Lister::Owned(p) => *p,
-                        Lister::ClusterRoot(user) => {
-                            let Ok(path) = StoragePath::from_decoded(&format!("/{name}")) else {
-                                continue;
-                            };
-                            match permission_for(user, &path) {
-                                Some(p) => p,
-                                None => continue,
-                            }
-                        }
+                    let Ok(path) = StoragePath::from_decoded(&format!("{}/{name}", lister.dir))
+                    else {
+                        continue;
+                    };
+                    let Some(permission) = permission_for(&lister.view, &lister.cluster, &path)
+                    else {
+                        continue;
                     };
                     // DirEntry::metadata does not follow symlinks.
                     match entry.metadata() {

@@ -30,6 +30,10 @@ use neuro_types::permission::Action;
 pub use error::StorageError;
 use paths::{permission_for, StoragePath};
 
+use std::sync::Arc;
+
+use crate::permissions::{load_view, AccessView};
+
 use crate::auth::authenticate;
 use crate::state::AppState;
 
@@ -166,6 +170,8 @@ struct Call {
     user: String,
     path: StoragePath,
     permission: Action,
+    /// The caller's permissions, for listings and rename destinations.
+    view: Arc<AccessView>,
     method: Method,
     headers: HeaderMap,
     query: Query,
@@ -174,6 +180,10 @@ struct Call {
 impl Call {
     fn storage_dir(&self) -> PathBuf {
         self.state.settings.storage_dir()
+    }
+
+    fn cluster(&self) -> &str {
+        &self.state.settings.cluster_name
     }
 }
 
@@ -205,7 +215,11 @@ async fn dispatch(
     let query = Query::parse(uri.query());
     let op = Op::select(&method, query.op.as_deref())?;
     let path = StoragePath::from_encoded(raw)?;
-    let permission = permission_for(&user.name, &path).ok_or(StorageError::NotFound)?;
+    let view = load_view(&state.db, &user.name, &state.settings.cluster_name)
+        .await
+        .map_err(|e| StorageError::Internal(e.body.error))?;
+    let permission = permission_for(&view, &state.settings.cluster_name, &path)
+        .ok_or(StorageError::Forbidden)?;
     if !permission.allows(op.required()) {
         return Err(StorageError::Forbidden);
     }
@@ -215,6 +229,7 @@ async fn dispatch(
         user: user.name,
         path,
         permission,
+        view: Arc::new(view),
         method,
         headers,
         query,

@@ -20,18 +20,29 @@ use neuro_types::permission::Action;
 use percent_encoding::percent_decode_str;
 
 use super::error::StorageError;
+use crate::permissions::{AccessView, Level, ResourcePath};
 
 /// The access `user` has on `path`, or `None` if the path must look absent.
 /// [`Action::Read`] lists, stats and reads; [`Action::Write`] also creates,
 /// writes, renames and deletes; [`Action::Manage`] also shares.
 ///
-/// This is the single place storage access is decided. Today a user manages their
-/// own tree (`/<user>/...`) and sees nothing else; sharing will extend it.
-pub fn permission_for(user: &str, path: &StoragePath) -> Option<Action> {
-    match path.owner() {
-        None => Some(Action::Read),
-        Some(owner) if owner == user => Some(Action::Manage),
-        Some(_) => None,
+/// This is the single place storage access is decided, by the permission tree
+/// (`storage://<cluster>/<path>`, see [`crate::permissions`]): a user manages
+/// their own tree (`/<user>/...`); another user's path is reachable only when it
+/// or an ancestor was shared, with exactly the shared action. A directory on the
+/// way to something shared (and the cluster root) reads as [`Action::Read`] so it
+/// can be listed; listings show only the entries the caller reaches.
+pub fn permission_for(view: &AccessView, cluster: &str, path: &StoragePath) -> Option<Action> {
+    if path.is_cluster_root() {
+        return Some(Action::Read);
+    }
+    let resource = ResourcePath::new(
+        "storage",
+        std::iter::once(cluster).chain(path.segments.iter().map(String::as_str)),
+    );
+    match view.level(&resource)? {
+        Level::List => Some(Action::Read),
+        Level::Act(action) => Some(action),
     }
 }
 
@@ -306,10 +317,20 @@ mod tests {
     fn permissions() {
         let own = StoragePath::from_encoded("alice/x").unwrap();
         let other = StoragePath::from_encoded("bob/x").unwrap();
+        let shared = StoragePath::from_encoded("bob/shared/f").unwrap();
+        let bob = StoragePath::from_encoded("bob").unwrap();
         let root = StoragePath::from_encoded("").unwrap();
-        assert_eq!(permission_for("alice", &own), Some(Action::Manage));
-        assert_eq!(permission_for("alice", &other), None);
-        assert_eq!(permission_for("alice", &root), Some(Action::Read));
+        let mut grants = crate::permissions::implicit_grants("alice", "c");
+        grants.push(crate::permissions::Grant {
+            path: ResourcePath::parse("storage://c/bob/shared").unwrap(),
+            action: Action::Write,
+        });
+        let view = AccessView::new("alice", grants);
+        assert_eq!(permission_for(&view, "c", &own), Some(Action::Manage));
+        assert_eq!(permission_for(&view, "c", &other), None);
+        assert_eq!(permission_for(&view, "c", &shared), Some(Action::Write));
+        assert_eq!(permission_for(&view, "c", &bob), Some(Action::Read));
+        assert_eq!(permission_for(&view, "c", &root), Some(Action::Read));
         assert!(Action::Read < Action::Write && Action::Write < Action::Manage);
     }
 

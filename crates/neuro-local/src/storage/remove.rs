@@ -111,7 +111,8 @@ pub(super) async fn rename(call: Call) -> Result<Response, StorageError> {
         .as_deref()
         .ok_or_else(|| StorageError::BadRequest("No destination".to_owned()))?;
     let destination = StoragePath::from_decoded(destination)?;
-    let permission = permission_for(&call.user, &destination).ok_or(StorageError::NotFound)?;
+    let permission =
+        permission_for(&call.view, call.cluster(), &destination).ok_or(StorageError::Forbidden)?;
     if !permission.allows(Action::Write) {
         return Err(StorageError::Forbidden);
     }

@@ -20,7 +20,8 @@ pub enum OrgSelection {
 }
 
 impl OrgSelection {
-    fn resolve(&self, ctx: &UriContext) -> Option<String> {
+    /// The org this selection names for `ctx`; an empty name is no org.
+    pub fn resolve(&self, ctx: &UriContext) -> Option<String> {
         match self {
             OrgSelection::Current => ctx.org_name.clone(),
             OrgSelection::NoOrg => None,

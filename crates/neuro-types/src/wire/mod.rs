@@ -10,22 +10,30 @@
 //! parent modules and convert from and to these payloads.
 
 pub mod config;
+pub mod disks;
 pub mod error;
 pub mod jobs;
 pub mod oauth;
 pub mod pyjson;
+pub mod secrets;
 pub mod serde_util;
+pub mod service_accounts;
 pub mod storage;
 pub mod stored_config;
 pub mod users;
 
 pub use config::{ClusterPayload, PresetPayload, ServerConfigPayload, TpuPayload};
+pub use disks::{CreateDiskRequest, DiskPayload};
 pub use error::ErrorBody;
 pub use jobs::{
     ContainerPayload, ContainerSpec, DiskVolumePayload, ExitPayload, HistoryPayload, HttpPayload,
     JobListPayload, JobPayload, JobRequestFields, JobRunRequest, JobStartRequest,
     JobTelemetryPayload, ResizePayload, ResourcesPayload, SecretVolumePayload, StartResources,
     StatusItemPayload, VolumePayload,
+};
+pub use secrets::{AddSecretRequest, SecretPayload};
+pub use service_accounts::{
+    CreateServiceAccountRequest, CreatedServiceAccountPayload, ServiceAccountPayload,
 };
 pub use storage::{
     DeleteEventPayload, DiskUsagePayload, FileStatusEnvelope, FileStatusPayload,

@@ -242,6 +242,13 @@ impl JobService {
                 "neuro-local is shutting down",
             ));
         }
+        access::check_resources(
+            &inner.db,
+            &inner.settings.cluster_name,
+            owner,
+            &submission.spec.container,
+        )
+        .await?;
         let new = NewJob {
             id: format!("job-{}", uuid::Uuid::new_v4()),
             owner: owner.to_owned(),
@@ -350,7 +357,13 @@ impl JobService {
 
     /// The jobs `user` may see that match `query`.
     pub async fn list(&self, user: &str, query: &ListQuery) -> Result<Vec<JobPayload>, ApiError> {
-        let owners = access::listable_owners(user, &query.filter.owners);
+        let (owners, view) = access::listable(
+            &self.inner.db,
+            &self.inner.settings.cluster_name,
+            user,
+            &query.filter.owners,
+        )
+        .await?;
         let query = query.clone();
         let jobs = self
             .inner
@@ -362,6 +375,7 @@ impl JobService {
         let now = now_us();
         Ok(jobs
             .iter()
+            .filter(|job| access::visible(&view, job))
             .map(|job| job_payload(job, &self.inner.settings, now))
             .collect())
     }
@@ -487,7 +501,7 @@ impl Inner {
             })
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no such job {id_or_name}")))?;
-        access::check(user, &job, action)?;
+        access::check(&self.db, user, &job, action).await?;
         Ok(job)
     }
 

@@ -303,9 +303,17 @@ impl Inner {
         } else {
             None
         };
+        let secret_env = crate::secrets::resolve_env(
+            &self.db,
+            &self.settings,
+            &job.owner,
+            &job.spec.container.secret_env,
+        )
+        .await
+        .map_err(|e| std::io::Error::other(e.body.error))?;
         Ok(Launch {
             command: shell_command(job),
-            env: job_env(job, &work, passed_config),
+            env: [job_env(job, &work, passed_config), secret_env].concat(),
             cwd,
             tty: job.spec.container.tty,
             mounts,

@@ -1,0 +1,497 @@
+//! The disks service under `{base}/api/v1/disk` (wire-protocol-data §6): a disk
+//! is a directory `{data_dir}/disks/<id>` with an advertised capacity. Its
+//! `used_bytes` is measured on every answer, `last_usage` is set when a job
+//! mounts it ([`attach`]), and a disk unused for longer than its `life_span`
+//! (`timeout_unused`) is deleted by the reaper ([`reap`], [`spawn_reaper`]).
+//!
+//! A disk's URI is `disk://<cluster>/<owner>/<id>`; the permission tree decides
+//! who may see (read), mount read-write or delete (write) it. The capacity is
+//! not enforced by the filesystem: local jobs write to a plain directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use http::StatusCode;
+use neuro_types::permission::Action;
+use neuro_types::wire::serde_util::iso8601;
+use neuro_types::wire::{CreateDiskRequest, DiskPayload};
+use rusqlite::{params, Connection, OptionalExtension as _, Row};
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::AuthUser;
+use crate::db::Db;
+use crate::error::{json_response, ApiError};
+use crate::permissions::{load_view, store as grants, AccessView, ResourcePath};
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// How often the background reaper looks for expired disks.
+pub const REAP_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Creates the `disks` table.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS disks (
+             id TEXT PRIMARY KEY NOT NULL,
+             owner TEXT NOT NULL,
+             name TEXT,
+             org_name TEXT,
+             storage INTEGER NOT NULL,
+             created_at REAL NOT NULL,
+             last_usage REAL,
+             life_span REAL,
+             UNIQUE (owner, name)
+         );",
+    )
+}
+
+/// The routes, to be nested at `/api/v1/disk`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list).post(create))
+        .route("/{id_or_name}", get(get_one).delete(remove))
+}
+
+/// A disk as stored.
+#[derive(Debug, Clone, PartialEq)]
+struct DiskRow {
+    id: String,
+    owner: String,
+    name: Option<String>,
+    org_name: Option<String>,
+    storage: u64,
+    created_at: f64,
+    last_usage: Option<f64>,
+    life_span: Option<f64>,
+}
+
+const COLUMNS: &str = "id, owner, name, org_name, storage, created_at, last_usage, life_span";
+
+impl DiskRow {
+    fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            owner: row.get(1)?,
+            name: row.get(2)?,
+            org_name: row.get(3)?,
+            storage: row.get::<_, i64>(4)?.max(0) as u64,
+            created_at: row.get(5)?,
+            last_usage: row.get(6)?,
+            life_span: row.get(7)?,
+        })
+    }
+
+    fn path(&self, cluster: &str) -> ResourcePath {
+        disk_path(cluster, &self.owner, &self.id)
+    }
+
+    fn payload(&self, used_bytes: u64) -> DiskPayload {
+        DiskPayload {
+            id: self.id.clone(),
+            storage: self.storage,
+            used_bytes: Some(used_bytes),
+            owner: self.owner.clone(),
+            name: self.name.clone(),
+            status: "Ready".to_owned(),
+            org_name: self.org_name.clone(),
+            created_at: format_time(self.created_at),
+            last_usage: self.last_usage.map(format_time),
+            life_span: self.life_span,
+        }
+    }
+
+    /// Whether it has gone unused for longer than its life span at `now`.
+    fn expired(&self, now: f64) -> bool {
+        let since = self
+            .last_usage
+            .unwrap_or(self.created_at)
+            .max(self.created_at);
+        self.life_span.is_some_and(|span| now - since > span)
+    }
+}
+
+fn format_time(secs: f64) -> String {
+    let nanos = (secs * 1e9) as i128;
+    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .map(iso8601::format)
+        .unwrap_or_default()
+}
+
+fn now_secs_f64() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// `disk://<cluster>/<owner>/<id>`.
+pub fn disk_path(cluster: &str, owner: &str, id: &str) -> ResourcePath {
+    let base = ResourcePath::in_cluster("disk", cluster, owner);
+    ResourcePath::new(
+        "disk",
+        base.segments().iter().cloned().chain([id.to_owned()]),
+    )
+}
+
+/// The directory of disk `id`.
+pub fn disk_dir(settings: &Settings, id: &str) -> PathBuf {
+    settings.data_dir.join("disks").join(id)
+}
+
+/// Whether `name` is a valid disk name: a lower-case letter, then lower-case
+/// letters, digits and single dashes, not ending with a dash; at most 40 bytes.
+pub fn is_valid_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (1..=40).contains(&b.len())
+        && b[0].is_ascii_lowercase()
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+/// Bytes used by the files under `dir` (symlinks are not followed).
+pub fn used_bytes(dir: &Path) -> u64 {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.is_file() {
+                total = total.saturating_add(meta.len());
+            }
+        }
+    }
+    total
+}
+
+async fn payloads(settings: &Settings, rows: Vec<DiskRow>) -> Result<Vec<DiskPayload>, ApiError> {
+    let dirs: Vec<PathBuf> = rows.iter().map(|r| disk_dir(settings, &r.id)).collect();
+    let used =
+        tokio::task::spawn_blocking(move || dirs.iter().map(|d| used_bytes(d)).collect::<Vec<_>>())
+            .await
+            .map_err(|e| ApiError::internal(format!("disk usage task failed: {e}")))?;
+    Ok(rows.iter().zip(used).map(|(r, u)| r.payload(u)).collect())
+}
+
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// `GET disk`: every disk the caller may read.
+async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    reap(&state.db, &state.settings).await?;
+    let cluster = state.settings.cluster_name.clone();
+    let view = load_view(&state.db, &user.name, &cluster).await?;
+    let rows = state
+        .db
+        .call(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM disks ORDER BY created_at, id"
+            ))?;
+            let rows = stmt.query_map([], DiskRow::from_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await?;
+    let visible = rows
+        .into_iter()
+        .filter(|r| view.allows(&r.path(&cluster), Action::Read))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &payloads(&state.settings, visible).await?,
+    ))
+}
+
+/// `POST disk` `{"storage", "life_span", "name", "org_name"}`: `201` with the disk.
+async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: CreateDiskRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("Invalid disk request: {e}")))?;
+    if request.storage == 0 {
+        return Err(ApiError::bad_request(
+            "storage must be a positive number of bytes",
+        ));
+    }
+    if let Some(span) = request.life_span {
+        if !span.is_finite() || span <= 0.0 {
+            return Err(ApiError::bad_request(
+                "life_span must be a positive number of seconds",
+            ));
+        }
+    }
+    if let Some(name) = &request.name {
+        if !is_valid_name(name) {
+            return Err(ApiError::bad_request(format!("Invalid disk name {name:?}")));
+        }
+    }
+    let row = DiskRow {
+        id: format!("disk-{}", uuid::Uuid::new_v4()),
+        owner: user.name.clone(),
+        name: request.name,
+        org_name: request.org_name,
+        storage: request.storage,
+        created_at: now_secs_f64(),
+        last_usage: None,
+        life_span: request.life_span,
+    };
+    let cluster = state.settings.cluster_name.clone();
+    load_view(&state.db, &user.name, &cluster)
+        .await?
+        .require(&row.path(&cluster), Action::Write)?;
+    let dir = disk_dir(&state.settings, &row.id);
+    create_dir_private(&dir).await?;
+    let stored = row.clone();
+    let inserted = state
+        .db
+        .call(move |conn| {
+            conn.execute(
+                &format!("INSERT OR IGNORE INTO disks ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![
+                    stored.id,
+                    stored.owner,
+                    stored.name,
+                    stored.org_name,
+                    stored.storage as i64,
+                    stored.created_at,
+                    stored.last_usage,
+                    stored.life_span
+                ],
+            )
+        })
+        .await?;
+    if inserted == 0 {
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        return Err(ApiError::conflict(format!(
+            "Disk with name {:?} already exists",
+            row.name.as_deref().unwrap_or_default()
+        )));
+    }
+    tracing::info!(disk = %row.id, owner = %row.owner, "disk created");
+    Ok(json_response(StatusCode::CREATED, &row.payload(0)))
+}
+
+async fn create_dir_private(dir: &Path) -> Result<(), ApiError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::DirBuilder::new().mode(0o700).create(&dir)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("disk task failed: {e}")))?
+    .map_err(|e| ApiError::internal(format!("cannot create the disk directory: {e}")))
+}
+
+/// Finds a disk by id, or by name among `owner`'s, and checks `needed` on it.
+async fn find(
+    state: &AppState,
+    user: &AuthUser,
+    id_or_name: &str,
+    owner: Option<String>,
+    needed: Action,
+) -> Result<DiskRow, ApiError> {
+    let (key, owner) = (
+        id_or_name.to_owned(),
+        owner.unwrap_or_else(|| user.name.clone()),
+    );
+    let row = state
+        .db
+        .call(move |conn| {
+            let by_id = conn
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM disks WHERE id = ?1"),
+                    [&key],
+                    DiskRow::from_row,
+                )
+                .optional()?;
+            match by_id {
+                Some(row) => Ok(Some(row)),
+                None => conn
+                    .query_row(
+                        &format!("SELECT {COLUMNS} FROM disks WHERE owner = ?1 AND name = ?2"),
+                        params![owner, key],
+                        DiskRow::from_row,
+                    )
+                    .optional(),
+            }
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Disk {id_or_name:?} not found")))?;
+    let cluster = &state.settings.cluster_name;
+    load_view(&state.db, &user.name, cluster)
+        .await?
+        .require(&row.path(cluster), needed)?;
+    Ok(row)
+}
+
+/// `GET disk/<id or name>[?owner=]`.
+async fn get_one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    UrlPath(id_or_name): UrlPath<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    reap(&state.db, &state.settings).await?;
+    let owner = query_param(query.as_deref(), "owner");
+    let row = find(&state, &user, &id_or_name, owner, Action::Read).await?;
+    let mut answer = payloads(&state.settings, vec![row]).await?;
+    Ok(json_response(StatusCode::OK, &answer.pop()))
+}
+
+/// `DELETE disk/<id or name>[?owner=]`: `204`.
+async fn remove(
+    State(state): State<AppState>,
+    user: AuthUser,
+    UrlPath(id_or_name): UrlPath<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let owner = query_param(query.as_deref(), "owner");
+    let row = find(&state, &user, &id_or_name, owner, Action::Write).await?;
+    delete_disk(&state.db, &state.settings, &row).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Deletes the disk's row, the grants on it and its directory.
+async fn delete_disk(db: &Db, settings: &Settings, row: &DiskRow) -> Result<(), ApiError> {
+    let (id, path) = (row.id.clone(), row.path(&settings.cluster_name));
+    db.call(move |conn| {
+        conn.execute("DELETE FROM disks WHERE id = ?1", [&id])?;
+        grants::delete_grants_under(conn, &path)
+    })
+    .await?;
+    match tokio::fs::remove_dir_all(disk_dir(settings, &row.id)).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(disk = %row.id, error = %e, "cannot remove the disk directory"),
+    }
+    tracing::info!(disk = %row.id, owner = %row.owner, "disk deleted");
+    Ok(())
+}
+
+/// Deletes every disk unused for longer than its life span. Returns how many.
+pub async fn reap(db: &Db, settings: &Settings) -> Result<usize, ApiError> {
+    let now = now_secs_f64();
+    let expired: Vec<DiskRow> = db
+        .call(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM disks WHERE life_span IS NOT NULL"
+            ))?;
+            let rows = stmt.query_map([], DiskRow::from_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await?
+        .into_iter()
+        .filter(|r| r.expired(now))
+        .collect();
+    for row in &expired {
+        delete_disk(db, settings, row).await?;
+    }
+    Ok(expired.len())
+}
+
+/// Runs [`reap`] every [`REAP_INTERVAL`] until `cancel` fires.
+pub fn spawn_reaper(db: Db, settings: std::sync::Arc<Settings>, cancel: CancellationToken) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(REAP_INTERVAL) => {}
+            }
+            if let Err(err) = reap(&db, &settings).await {
+                tracing::warn!(error = %err, "disk reaper failed");
+            }
+        }
+    });
+}
+
+/// Resolves the disk at `uri` (`disk://<cluster>/<owner>/<id>`) for a job whose
+/// owner has `view`, checking read (read-only mount) or write access, and
+/// records the use. Returns the disk's directory.
+pub async fn attach(
+    db: &Db,
+    settings: &Settings,
+    view: &AccessView,
+    uri: &str,
+    read_only: bool,
+) -> Result<PathBuf, ApiError> {
+    let path = ResourcePath::parse(uri)
+        .filter(|p| p.scheme() == "disk" && p.segments().len() >= 3)
+        .ok_or_else(|| ApiError::bad_request(format!("Invalid disk URI {uri:?}")))?;
+    let needed = if read_only {
+        Action::Read
+    } else {
+        Action::Write
+    };
+    view.require(&path, needed)?;
+    let id = path.segments().last().cloned().unwrap_or_default();
+    let owner = path
+        .segments()
+        .get(1..path.segments().len() - 1)
+        .unwrap_or(&[])
+        .join("/");
+    let (key, now) = (id.clone(), now_secs_f64());
+    let updated = db
+        .call(move |conn| {
+            conn.execute(
+                "UPDATE disks SET last_usage = ?1 WHERE id = ?2 AND owner = ?3",
+                params![now, key, owner],
+            )
+        })
+        .await?;
+    if updated == 0 {
+        return Err(ApiError::not_found(format!("Disk {uri} not found")));
+    }
+    Ok(disk_dir(settings, &id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_expiry() {
+        for ok in ["data", "a1", "my-disk-2"] {
+            assert!(is_valid_name(ok), "{ok}");
+        }
+        for bad in ["", "1a", "A", "a-", "a--b", "a_b", "disk/x"] {
+            assert!(!is_valid_name(bad), "{bad}");
+        }
+        let mut row = DiskRow {
+            id: "disk-1".into(),
+            owner: "alice".into(),
+            name: None,
+            org_name: None,
+            storage: 1,
+            created_at: 100.0,
+            last_usage: None,
+            life_span: Some(10.0),
+        };
+        assert!(!row.expired(105.0));
+        assert!(row.expired(111.0));
+        row.last_usage = Some(108.0);
+        assert!(!row.expired(111.0));
+        row.life_span = None;
+        assert!(!row.expired(1e12));
+        assert_eq!(format_time(0.5), "1970-01-01T00:00:00.500000+00:00");
+    }
+}

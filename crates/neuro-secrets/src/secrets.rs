@@ -1,0 +1,135 @@
+//! [`Secrets`]: list, add and remove secrets.
+
+use base64::Engine as _;
+use futures::{Stream, StreamExt, TryStreamExt};
+use neuro_config::Config;
+use neuro_http::Method;
+use neuro_types::jobs::OrgSelection;
+use neuro_types::uri::join_path;
+use neuro_types::wire::{AddSecretRequest, SecretPayload};
+use neuro_types::Secret;
+use url::Url;
+
+use crate::SecretsError;
+
+/// Where a secret lives: the cluster (default: the current one) and the org
+/// (default: the current one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecretOptions {
+    /// The cluster; `None` is the current cluster.
+    pub cluster_name: Option<String>,
+    /// The org.
+    pub org: OrgSelection,
+}
+
+impl SecretOptions {
+    /// Options for the cluster `name`.
+    pub fn cluster(name: impl Into<String>) -> Self {
+        Self {
+            cluster_name: Some(name.into()),
+            ..Self::default()
+        }
+    }
+}
+
+/// The Secrets API of one logged-in client. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_secrets::SecretsError> {
+/// use futures::TryStreamExt as _;
+/// use neuro_secrets::{SecretOptions, Secrets};
+///
+/// let secrets = Secrets::new(config);
+/// secrets.add("db-password", b"hunter2", &SecretOptions::default()).await?;
+/// let all: Vec<_> = secrets.list(None).try_collect().await?;
+/// println!("{} secrets, e.g. {}", all.len(), all[0].uri()?);
+/// secrets.rm("db-password", &SecretOptions::default()).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    config: Config,
+}
+
+impl Secrets {
+    /// The Secrets API for `config`'s user.
+    pub fn new(config: Config) -> Self {
+        Self { config }
+    }
+
+    fn secrets_url(&self, cluster_name: Option<&str>) -> Result<Url, SecretsError> {
+        Ok(self.config.cluster(cluster_name)?.secrets_url.clone())
+    }
+
+    /// The secrets the user may read on `cluster_name` (default: the current
+    /// cluster), without their values. Nothing is sent until the stream is polled.
+    pub fn list(
+        &self,
+        cluster_name: Option<&str>,
+    ) -> impl Stream<Item = Result<Secret, SecretsError>> + Send + 'static {
+        let this = self.clone();
+        let cluster = cluster_name.map(str::to_owned);
+        futures::stream::once(async move {
+            let cluster = cluster.unwrap_or_else(|| this.config.cluster_name().to_owned());
+            let url = this.secrets_url(Some(&cluster))?;
+            let payloads: Vec<SecretPayload> = this
+                .config
+                .transport()
+                .request(Method::GET, url)
+                .send()
+                .await?
+                .json()
+                .await?;
+            let items = payloads
+                .into_iter()
+                .map(move |p| Ok(Secret::from_payload(p, &cluster)));
+            Ok::<_, SecretsError>(futures::stream::iter(items))
+        })
+        .try_flatten()
+        .boxed()
+    }
+
+    /// Creates the secret `key` with `value`, or replaces its value.
+    pub async fn add(
+        &self,
+        key: &str,
+        value: &[u8],
+        options: &SecretOptions,
+    ) -> Result<(), SecretsError> {
+        if key.is_empty() {
+            return Err(SecretsError::InvalidArgument("empty secret key".into()));
+        }
+        let body = AddSecretRequest {
+            key: key.to_owned(),
+            value: base64::engine::general_purpose::STANDARD.encode(value),
+            org_name: options.org.resolve(&self.config.uri_context()),
+        };
+        self.config
+            .transport()
+            .request(
+                Method::POST,
+                self.secrets_url(options.cluster_name.as_deref())?,
+            )
+            .json(&body)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Removes the secret `key`.
+    pub async fn rm(&self, key: &str, options: &SecretOptions) -> Result<(), SecretsError> {
+        if key.is_empty() || key.contains('/') {
+            return Err(SecretsError::InvalidArgument(format!(
+                "invalid secret key {key:?}"
+            )));
+        }
+        let url = join_path(&self.secrets_url(options.cluster_name.as_deref())?, key)
+            .map_err(|e| SecretsError::Model(e.into()))?;
+        let mut request = self.config.transport().request(Method::DELETE, url);
+        if let Some(org) = options.org.resolve(&self.config.uri_context()) {
+            request = request.query("org_name", org);
+        }
+        request.send().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,231 @@
+//! [`Users`]: permissions, shares and roles.
+
+use neuro_config::Config;
+use neuro_http::{Method, RequestBuilder};
+use neuro_types::uri::join_path;
+use neuro_types::wire::{AddRoleRequest, PermissionPayload, SharePayload, SubrolesPayload};
+use neuro_types::{Permission, Share};
+use url::Url;
+
+use crate::UsersError;
+
+/// Narrows [`Users::get_acl`] and [`Users::get_shares`] to one scheme or one
+/// URI and what lies below it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AclFilter {
+    /// Everything.
+    #[default]
+    All,
+    /// One scheme, e.g. `storage` (sent as `uri=storage:`).
+    Scheme(String),
+    /// One URI, sent as given.
+    Uri(Url),
+}
+
+impl AclFilter {
+    fn query(&self) -> Option<String> {
+        match self {
+            AclFilter::All => None,
+            AclFilter::Scheme(scheme) if scheme.is_empty() => None,
+            AclFilter::Scheme(scheme) => Some(format!("{scheme}:")),
+            AclFilter::Uri(uri) => Some(uri.to_string()),
+        }
+    }
+}
+
+/// The Users API of one logged-in client. Cheap to clone.
+///
+/// ```no_run
+/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_users::UsersError> {
+/// use neuro_types::{Action, Permission};
+/// use neuro_users::{AclFilter, Users};
+///
+/// let users = Users::new(config);
+/// let uri = url::Url::parse("storage://default/alice/shared").unwrap();
+/// let granted = users.share("bob", &Permission { uri: uri.clone(), action: Action::Read }).await?;
+/// println!("bob has {} on {}", granted.action, granted.uri);
+/// for share in users.get_shares("alice", &AclFilter::Scheme("storage".into())).await? {
+///     println!("{}: {} {}", share.user, share.permission.action, share.permission.uri);
+/// }
+/// users.revoke("bob", &uri).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Users {
+    config: Config,
+}
+
+impl Users {
+    /// The Users API for `config`'s user.
+    pub fn new(config: Config) -> Self {
+        Self { config }
+    }
+
+    /// `api_url/users/<name>` with `/` written as `:`; a name with `:` is refused.
+    fn user_url(&self, name: &str) -> Result<Url, UsersError> {
+        if name.is_empty() || name.contains(':') {
+            return Err(UsersError::InvalidArgument(format!(
+                "Invalid name: {name:?}"
+            )));
+        }
+        let base = join_path(self.config.api_url(), "users").map_err(model)?;
+        join_path(&base, &name.replace('/', ":")).map_err(model)
+    }
+
+    fn user_sub_url(&self, name: &str, path: &str) -> Result<Url, UsersError> {
+        join_path(&self.user_url(name)?, path).map_err(model)
+    }
+
+    fn with_filter(request: RequestBuilder, filter: &AclFilter) -> RequestBuilder {
+        match filter.query() {
+            Some(uri) => request.query("uri", uri),
+            None => request,
+        }
+    }
+
+    /// The permissions of `user` (a user or role name), optionally filtered.
+    pub async fn get_acl(
+        &self,
+        user: &str,
+        filter: &AclFilter,
+    ) -> Result<Vec<Permission>, UsersError> {
+        let request = self
+            .config
+            .transport()
+            .request(Method::GET, self.user_sub_url(user, "permissions")?);
+        let payloads: Vec<PermissionPayload> = Self::with_filter(request, filter)
+            .send()
+            .await?
+            .json()
+            .await?;
+        payloads
+            .iter()
+            .map(|p| Permission::from_payload(p).map_err(UsersError::from))
+            .collect()
+    }
+
+    /// What others were given on resources `user` manages, optionally filtered.
+    pub async fn get_shares(
+        &self,
+        user: &str,
+        filter: &AclFilter,
+    ) -> Result<Vec<Share>, UsersError> {
+        let request = self
+            .config
+            .transport()
+            .request(Method::GET, self.user_sub_url(user, "permissions/shared")?);
+        let payloads: Vec<SharePayload> = Self::with_filter(request, filter)
+            .send()
+            .await?
+            .json()
+            .await?;
+        payloads
+            .iter()
+            .map(|p| Share::from_payload(p).map_err(UsersError::from))
+            .collect()
+    }
+
+    /// The roles `user` is a member of (full names with `/`).
+    pub async fn get_subroles(&self, user: &str) -> Result<Vec<String>, UsersError> {
+        let payload: SubrolesPayload = self
+            .config
+            .transport()
+            .request(Method::GET, self.user_sub_url(user, "subroles")?)
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(payload.subroles)
+    }
+
+    /// Shares `permission` with `user` (a user or role). Returns the permission
+    /// `user` now has, which is stronger than asked if they had more already.
+    pub async fn share(
+        &self,
+        user: &str,
+        permission: &Permission,
+    ) -> Result<Permission, UsersError> {
+        let response = self
+            .config
+            .transport()
+            .request(Method::POST, self.user_sub_url(user, "permissions")?)
+            .json(&[permission.to_payload()])
+            .send()
+            .await?;
+        if response.status().as_u16() != 201 {
+            return Err(UsersError::UnexpectedStatus(response.status().as_u16()));
+        }
+        let payloads: Vec<PermissionPayload> = response.json().await?;
+        let first = payloads.first().ok_or(UsersError::UnexpectedStatus(201))?;
+        Ok(Permission::from_payload(first)?)
+    }
+
+    /// Takes back what `user` was given on exactly `uri`.
+    pub async fn revoke(&self, user: &str, uri: &Url) -> Result<(), UsersError> {
+        let response = self
+            .config
+            .transport()
+            .request(Method::DELETE, self.user_sub_url(user, "permissions")?)
+            .query("uri", uri.to_string())
+            .send()
+            .await?;
+        expect_status(response.status().as_u16(), 204)
+    }
+
+    /// Creates the role `role_name` (e.g. `alice/team`).
+    pub async fn add(&self, role_name: &str) -> Result<(), UsersError> {
+        let url = join_path(self.config.api_url(), "users").map_err(model)?;
+        let response = self
+            .config
+            .transport()
+            .request(Method::POST, url)
+            .json(&AddRoleRequest {
+                name: role_name.to_owned(),
+            })
+            .send()
+            .await?;
+        expect_status(response.status().as_u16(), 201)
+    }
+
+    /// Removes the role `role_name`.
+    pub async fn remove(&self, role_name: &str) -> Result<(), UsersError> {
+        let response = self
+            .config
+            .transport()
+            .request(Method::DELETE, self.user_url(role_name)?)
+            .send()
+            .await?;
+        expect_status(response.status().as_u16(), 204)
+    }
+}
+
+fn expect_status(got: u16, want: u16) -> Result<(), UsersError> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(UsersError::UnexpectedStatus(got))
+    }
+}
+
+fn model(e: neuro_types::uri::UriError) -> UsersError {
+    UsersError::Model(e.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters() {
+        assert_eq!(AclFilter::All.query(), None);
+        assert_eq!(
+            AclFilter::Scheme("storage".into()).query().as_deref(),
+            Some("storage:")
+        );
+        let uri = Url::parse("image://default/alice").unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            AclFilter::Uri(uri).query().as_deref(),
+            Some("image://default/alice")
+        );
+    }
+}
