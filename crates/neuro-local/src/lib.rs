@@ -14,6 +14,7 @@ pub mod ndjson;
 pub mod oauth;
 pub mod permissions;
 pub mod platform;
+pub mod query;
 pub mod secrets;
 pub mod service_accounts;
 pub mod settings;

@@ -44,6 +44,19 @@ impl Error {
 
     /// True when the platform refused the credentials (401) or the access (403).
     pub fn is_auth(&self) -> bool {
+        if let Self::Config(neuro_config::ConfigError::NotAuthorized) = self {
+            return true;
+        }
+        self.http().is_some_and(neuro_http::Error::is_auth)
+    }
+
+    /// The HTTP status the platform answered with, if the failure was an answer.
+    pub fn status(&self) -> Option<u16> {
+        self.http().and_then(neuro_http::Error::status)
+    }
+
+    /// The transport or API error behind this one, if any.
+    pub fn http(&self) -> Option<&neuro_http::Error> {
         let http = match self {
             Self::Jobs(neuro_jobs::JobsError::Http(e)) => e,
             Self::Storage(neuro_storage::StorageError::Http(e)) => e,
@@ -52,9 +65,8 @@ impl Error {
             Self::Users(neuro_users::UsersError::Http(e)) => e,
             Self::Config(neuro_config::ConfigError::Http(e)) => e,
             Self::Http(e) => e,
-            Self::Config(neuro_config::ConfigError::NotAuthorized) => return true,
-            _ => return false,
+            _ => return None,
         };
-        http.is_auth()
+        Some(http)
     }
 }

@@ -1,10 +1,11 @@
 //! [`Users`]: permissions, shares and roles.
 
 use neuro_config::Config;
-use neuro_http::{Method, RequestBuilder};
+use neuro_http::Method;
 use neuro_types::uri::join_path;
 use neuro_types::wire::{AddRoleRequest, PermissionPayload, SharePayload, SubrolesPayload};
 use neuro_types::{Permission, Share};
+use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::UsersError;
@@ -76,11 +77,21 @@ impl Users {
         join_path(&self.user_url(name)?, path).map_err(model)
     }
 
-    fn with_filter(request: RequestBuilder, filter: &AclFilter) -> RequestBuilder {
-        match filter.query() {
-            Some(uri) => request.query("uri", uri),
-            None => request,
+    /// `GET users/<user>/<path>[?uri=<filter>]`, a JSON array.
+    async fn filtered<P: DeserializeOwned>(
+        &self,
+        user: &str,
+        path: &str,
+        filter: &AclFilter,
+    ) -> Result<Vec<P>, UsersError> {
+        let mut request = self
+            .config
+            .transport()
+            .request(Method::GET, self.user_sub_url(user, path)?);
+        if let Some(uri) = filter.query() {
+            request = request.query("uri", uri);
         }
+        Ok(request.send().await?.json().await?)
     }
 
     /// The permissions of `user` (a user or role name), optionally filtered.
@@ -89,15 +100,7 @@ impl Users {
         user: &str,
         filter: &AclFilter,
     ) -> Result<Vec<Permission>, UsersError> {
-        let request = self
-            .config
-            .transport()
-            .request(Method::GET, self.user_sub_url(user, "permissions")?);
-        let payloads: Vec<PermissionPayload> = Self::with_filter(request, filter)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let payloads: Vec<PermissionPayload> = self.filtered(user, "permissions", filter).await?;
         payloads
             .iter()
             .map(|p| Permission::from_payload(p).map_err(UsersError::from))
@@ -110,15 +113,7 @@ impl Users {
         user: &str,
         filter: &AclFilter,
     ) -> Result<Vec<Share>, UsersError> {
-        let request = self
-            .config
-            .transport()
-            .request(Method::GET, self.user_sub_url(user, "permissions/shared")?);
-        let payloads: Vec<SharePayload> = Self::with_filter(request, filter)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let payloads: Vec<SharePayload> = self.filtered(user, "permissions/shared", filter).await?;
         payloads
             .iter()
             .map(|p| Share::from_payload(p).map_err(UsersError::from))

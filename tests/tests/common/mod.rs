@@ -108,3 +108,10 @@ pub async fn start_running(client: &Client, job: JobStart, timeout: Duration) ->
     let started = client.jobs().start(job).await.expect("start job");
     wait_for(client, &started.id, timeout, |j| j.status.is_running()).await
 }
+
+/// The HTTP status a failed SDK call got from the platform.
+pub fn http_status<T: std::fmt::Debug, E: Into<neuro_sdk::Error>>(result: Result<T, E>) -> u16 {
+    let err: neuro_sdk::Error = result.expect_err("the call should fail").into();
+    err.status()
+        .unwrap_or_else(|| panic!("no HTTP status in {err:?}"))
+}

@@ -185,13 +185,6 @@ async fn payloads(settings: &Settings, rows: Vec<DiskRow>) -> Result<Vec<DiskPay
     Ok(rows.iter().zip(used).map(|(r, u)| r.payload(u)).collect())
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| !v.is_empty())
-}
-
 /// `GET disk`: every disk the caller may read.
 async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     reap(&state.db, &state.settings).await?;
@@ -352,7 +345,7 @@ async fn get_one(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     reap(&state.db, &state.settings).await?;
-    let owner = query_param(query.as_deref(), "owner");
+    let owner = crate::query::param(query.as_deref(), "owner");
     let row = find(&state, &user, &id_or_name, owner, Action::Read).await?;
     let mut answer = payloads(&state.settings, vec![row]).await?;
     Ok(json_response(StatusCode::OK, &answer.pop()))
@@ -365,7 +358,7 @@ async fn remove(
     UrlPath(id_or_name): UrlPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let owner = query_param(query.as_deref(), "owner");
+    let owner = crate::query::param(query.as_deref(), "owner");
     let row = find(&state, &user, &id_or_name, owner, Action::Write).await?;
     delete_disk(&state.db, &state.settings, &row).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -462,6 +455,27 @@ pub async fn attach(
         return Err(ApiError::not_found(format!("Disk {uri} not found")));
     }
     Ok(disk_dir(settings, &id))
+}
+
+/// Attaches every disk of a job's `disk_volumes` for its owner (see
+/// [`attach`]), in request order: the host directory, the container path and
+/// whether the mount is read-only.
+pub async fn attach_job_disks(
+    db: &Db,
+    settings: &Settings,
+    owner: &str,
+    container: &neuro_types::wire::ContainerSpec,
+) -> Result<Vec<(PathBuf, String, bool)>, ApiError> {
+    if container.disk_volumes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let view = load_view(db, owner, &settings.cluster_name).await?;
+    let mut mounts = Vec::with_capacity(container.disk_volumes.len());
+    for volume in &container.disk_volumes {
+        let dir = attach(db, settings, &view, &volume.src_disk_uri, volume.read_only).await?;
+        mounts.push((dir, volume.dst_path.clone(), volume.read_only));
+    }
+    Ok(mounts)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use neuro_types::permission::Action;
 use neuro_types::wire::{AddRoleRequest, PermissionPayload, SharePayload, SubrolesPayload};
 
 use super::store::{self, is_valid_role_name};
-use super::{implicit_grants, load_view, AccessView, ResourcePath};
+use super::{implicit_grants, load_view, AccessView, Grant, ResourcePath};
 use crate::auth::AuthUser;
 use crate::error::{json_response, ApiError};
 use crate::state::AppState;
@@ -71,14 +71,26 @@ async fn ensure_exists(state: &AppState, name: &str) -> Result<(), ApiError> {
 
 /// The `uri` query filter: a full URI or a bare scheme (`storage:`).
 fn uri_filter(query: Option<&str>) -> Result<Option<ResourcePath>, ApiError> {
-    let Some(query) = query else { return Ok(None) };
-    let Some((_, text)) = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "uri")
-    else {
+    let Some(text) = crate::query::param(query, "uri") else {
         return Ok(None);
     };
     ResourcePath::parse(&text)
         .map(Some)
         .ok_or_else(|| ApiError::bad_request(format!("Invalid URI {text:?}")))
+}
+
+/// The subject named by a read request's path segment and its `uri` filter,
+/// once the caller is known to be allowed to read that subject's permissions.
+async fn read_request(
+    state: &AppState,
+    user: &AuthUser,
+    segment: &str,
+    query: Option<&str>,
+) -> Result<(String, Option<ResourcePath>), ApiError> {
+    let name = subject_name(segment);
+    let filter = uri_filter(query)?;
+    readable_subject(state, user, &name).await?;
+    Ok((name, filter))
 }
 
 fn matches(filter: Option<&ResourcePath>, path: &ResourcePath) -> bool {
@@ -92,9 +104,7 @@ async fn get_acl(
     Path(segment): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let name = subject_name(&segment);
-    let filter = uri_filter(query.as_deref())?;
-    readable_subject(&state, &user, &name).await?;
+    let (name, filter) = read_request(&state, &user, &segment, query.as_deref()).await?;
     let owned = name.clone();
     let explicit = state
         .db
@@ -105,10 +115,7 @@ async fn get_acl(
     let body: Vec<PermissionPayload> = grants
         .into_iter()
         .filter(|g| matches(filter.as_ref(), &g.path))
-        .map(|g| PermissionPayload {
-            uri: g.path.to_uri(),
-            action: g.action.as_str().to_owned(),
-        })
+        .map(|g| g.to_payload())
         .collect();
     Ok(json_response(StatusCode::OK, &body))
 }
@@ -121,9 +128,7 @@ async fn get_shares(
     Path(segment): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let name = subject_name(&segment);
-    let filter = uri_filter(query.as_deref())?;
-    readable_subject(&state, &user, &name).await?;
+    let (name, filter) = read_request(&state, &user, &segment, query.as_deref()).await?;
     let (owned, cluster) = (name.clone(), state.settings.cluster_name.clone());
     let (target, all) = state
         .db
@@ -193,31 +198,29 @@ async fn share(
         view.require(path, Action::Manage)?;
     }
     ensure_exists(&state, &name).await?;
-    let cluster = state.settings.cluster_name.clone();
     let granted = state
         .db
         .call(move |conn| {
-            let target = store::view(conn, &name, &cluster)?;
+            // Compared with what was shared, so a role gets its grant even on a
+            // path inside its own (implicit) subtree.
+            let target = store::shared_view(conn, &name)?;
             let mut granted = Vec::with_capacity(wanted.len());
             for (path, action) in wanted {
                 match target.action(&path) {
-                    Some(existing) if existing >= action => granted.push((path, existing)),
+                    Some(existing) if existing >= action => granted.push(Grant {
+                        path,
+                        action: existing,
+                    }),
                     _ => {
                         store::put_grant(conn, &name, &path, action)?;
-                        granted.push((path, action));
+                        granted.push(Grant { path, action });
                     }
                 }
             }
             Ok(granted)
         })
         .await?;
-    let body: Vec<PermissionPayload> = granted
-        .into_iter()
-        .map(|(path, action)| PermissionPayload {
-            uri: path.to_uri(),
-            action: action.as_str().to_owned(),
-        })
-        .collect();
+    let body: Vec<PermissionPayload> = granted.iter().map(Grant::to_payload).collect();
     Ok(json_response(StatusCode::CREATED, &body))
 }
 

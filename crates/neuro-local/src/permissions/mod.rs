@@ -153,6 +153,16 @@ pub struct Grant {
     pub action: Action,
 }
 
+impl Grant {
+    /// `{"uri", "action"}`.
+    pub fn to_payload(&self) -> neuro_types::wire::PermissionPayload {
+        neuro_types::wire::PermissionPayload {
+            uri: self.path.to_uri(),
+            action: self.action.as_str().to_owned(),
+        }
+    }
+}
+
 /// The grants a subject has without anyone sharing anything: manage on its own
 /// subtree of every scheme.
 pub fn implicit_grants(subject: &str, cluster: &str) -> Vec<Grant> {

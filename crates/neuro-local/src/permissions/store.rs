@@ -97,7 +97,14 @@ pub fn subroles(conn: &Connection, subject: &str) -> rusqlite::Result<Vec<String
 /// The effective view of `subject` (blocking).
 pub fn view(conn: &Connection, subject: &str, cluster: &str) -> rusqlite::Result<AccessView> {
     let mut grants = implicit_grants(subject, cluster);
-    grants.extend(explicit_grants(conn, subject)?);
+    grants.extend(shared_view(conn, subject)?.grants().iter().cloned());
+    Ok(AccessView::new(subject, grants))
+}
+
+/// What was shared with `subject`, directly or through its roles, without its
+/// implicit grants (blocking).
+pub fn shared_view(conn: &Connection, subject: &str) -> rusqlite::Result<AccessView> {
+    let mut grants = explicit_grants(conn, subject)?;
     for role in subroles(conn, subject)? {
         grants.extend(explicit_grants(conn, &role)?);
     }

@@ -73,13 +73,6 @@ pub fn secret_path(cluster: &str, owner: &str, key: &str) -> ResourcePath {
     path
 }
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| !v.is_empty())
-}
-
 /// `GET secrets`: every secret the caller may read, without values.
 async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
     let cluster = state.settings.cluster_name.clone();
@@ -164,7 +157,7 @@ async fn remove(
     Path(key): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let owner = query_param(query.as_deref(), "owner").unwrap_or_else(|| user.name.clone());
+    let owner = crate::query::param(query.as_deref(), "owner").unwrap_or_else(|| user.name.clone());
     let cluster = state.settings.cluster_name.clone();
     load_view(&state.db, &user.name, &cluster)
         .await?

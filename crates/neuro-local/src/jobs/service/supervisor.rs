@@ -311,6 +311,9 @@ impl Inner {
         )
         .await
         .map_err(|e| std::io::Error::other(e.body.error))?;
+        crate::disks::attach_job_disks(&self.db, &self.settings, &job.owner, &job.spec.container)
+            .await
+            .map_err(|e| std::io::Error::other(e.body.error))?;
         Ok(Launch {
             command: shell_command(job),
             env: [job_env(job, &work, passed_config), secret_env].concat(),
