@@ -222,7 +222,7 @@ async fn unused_disks_expire() {
             .await
             .unwrap();
         if !ids.contains(&disk.id) {
-            assert_eq!(ids, [keep.id.clone()]);
+            assert_eq!(ids, std::slice::from_ref(&keep.id));
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "disk never expired");

@@ -364,7 +364,7 @@ async fn service_account_tokens_act_as_their_role_until_removed() {
         account
     );
     let listed: Vec<_> = alice.service_accounts().list().try_collect().await.unwrap();
-    assert_eq!(listed, [account.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&account));
     assert_eq!(
         http_status(alice.service_accounts().create(Some("ci"), None).await),
         409
