@@ -32,7 +32,6 @@ TRANSCRIPTS = Path(
 # The registry transcript starts from a pushed `alice/hello:v1`: its service's
 # helper adds that to `Replayer.prepare` when the registry lands.
 NOT_SERVED: Dict[str, str] = {
-    "secrets-api": "secrets are not served by neuro-local yet (issue 7)",
     "registry-api": "the image registry is not served by neuro-local yet (issue 10)",
 }
 

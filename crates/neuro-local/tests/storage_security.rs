@@ -10,7 +10,7 @@ use http::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
-async fn other_users_paths_are_forbidden() {
+async fn other_users_paths_are_not_found() {
     let e = env().await;
     let bob = e.p.create_user("bob").await.unwrap();
     e.create_as(&bob, "bob/secret", "s").await;
@@ -28,7 +28,7 @@ async fn other_users_paths_are_forbidden() {
         (Method::GET, "admin?op=LISTSTATUS"),
     ] {
         let r = e.req(method, path, &[], "x").await;
-        assert_text(&r, 403, "403: Forbidden");
+        assert_text(&r, 404, "404: Not Found");
     }
     // moving one's own file into someone else's tree
     e.put("alice/mine", "CREATE", b"m").await;
@@ -40,7 +40,7 @@ async fn other_users_paths_are_forbidden() {
             "",
         )
         .await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(
         std::fs::read(e.p.data_dir().join("storage/bob/secret")).unwrap(),
         b"s"

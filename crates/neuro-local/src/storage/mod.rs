@@ -219,7 +219,7 @@ async fn dispatch(
         .await
         .map_err(|e| StorageError::Internal(e.body.error))?;
     let permission = permission_for(&view, &state.settings.cluster_name, &path)
-        .ok_or(StorageError::Forbidden)?;
+        .ok_or(StorageError::NotFound)?;
     if !permission.allows(op.required()) {
         return Err(StorageError::Forbidden);
     }

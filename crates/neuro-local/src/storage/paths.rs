@@ -31,7 +31,10 @@ use crate::permissions::{AccessView, Level, ResourcePath};
 /// their own tree (`/<user>/...`); another user's path is reachable only when it
 /// or an ancestor was shared, with exactly the shared action. A directory on the
 /// way to something shared (and the cluster root) reads as [`Action::Read`] so it
-/// can be listed; listings show only the entries the caller reaches.
+/// can be listed; listings show only the entries the caller reaches. A path the
+/// caller does not reach at all is `None` and answers `404`, as the real storage
+/// service answers for another user's tree; a reachable path with too weak a
+/// permission answers `403`.
 pub fn permission_for(view: &AccessView, cluster: &str, path: &StoragePath) -> Option<Action> {
     if path.is_cluster_root() {
         return Some(Action::Read);

@@ -112,7 +112,7 @@ pub(super) async fn rename(call: Call) -> Result<Response, StorageError> {
         .ok_or_else(|| StorageError::BadRequest("No destination".to_owned()))?;
     let destination = StoragePath::from_decoded(destination)?;
     let permission =
-        permission_for(&call.view, call.cluster(), &destination).ok_or(StorageError::Forbidden)?;
+        permission_for(&call.view, call.cluster(), &destination).ok_or(StorageError::NotFound)?;
     if !permission.allows(Action::Write) {
         return Err(StorageError::Forbidden);
     }
