@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use common::{http_status, shell_job, wait_finished, Env};
 use futures::TryStreamExt;
-use neuro_sdk::{DiskCreate, DiskLookup, DiskStatus, DiskVolume, JobStatus, SecretOptions};
+use neuro_sdk::{
+    DiskCreate, DiskLookup, DiskStatus, DiskVolume, JobStatus, SecretFile, SecretOptions,
+};
 use url::Url;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -67,22 +69,54 @@ async fn secret_env_reaches_the_job_and_is_never_stored_in_clear() {
     );
 
     let out = env.dir.path().join("secret.out");
-    let mut start = shell_job(&format!("sh -c 'printf %s \"$TOKEN\" > {}'", out.display()));
-    start.container.secret_env.insert(
-        "TOKEN".into(),
-        Url::parse("secret://default/alice/api-token").unwrap(),
-    );
+    let file_out = env.dir.path().join("secret-file.out");
+    let secret = Url::parse("secret://default/alice/api-token").unwrap();
+    let mut start = shell_job(&format!(
+        "sh -c 'printf %s \"$TOKEN\" > {}; cat /var/run/neuro/token > {}; \
+         test $(stat -c %a /var/run/neuro/token) = 600 || exit 5; \
+         if echo x 2>/dev/null > /var/run/neuro/token; then exit 7; fi'",
+        out.display(),
+        file_out.display()
+    ));
+    start
+        .container
+        .secret_env
+        .insert("TOKEN".into(), secret.clone());
+    start.container.secret_files.push(SecretFile {
+        secret_uri: secret,
+        container_path: "/var/run/neuro/token".into(),
+    });
     let started = alice.jobs().start(start).await.unwrap();
     let done = wait_finished(&alice, &started.id, TIMEOUT).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.history);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), value);
-
-    // Nowhere in the data directory (database, WAL, logs, job files) in clear.
-    let data_dir = env.platform.data_dir();
+    assert_eq!(std::fs::read_to_string(&file_out).unwrap(), value);
     assert_eq!(
-        files_containing(data_dir, value.as_bytes()),
-        Vec::<String>::new()
+        started.container.settings.secret_files[0].container_path,
+        "/var/run/neuro/token"
     );
+
+    // Nowhere in the data directory (database, WAL, logs, job files) in clear:
+    // the decrypted secret file goes with the job's end, which its supervisor
+    // finishes just after recording the final status.
+    let data_dir = env.platform.data_dir();
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    loop {
+        let found = files_containing(data_dir, value.as_bytes());
+        if found.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "secret in clear in {found:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!data_dir
+        .join("jobs")
+        .join(&started.id)
+        .join("secrets")
+        .exists());
     let key_mode = std::fs::metadata(data_dir.join("secrets.key"))
         .unwrap()
         .mode();
@@ -150,22 +184,23 @@ async fn disks_keep_data_between_jobs_and_measure_it() {
     let listed: Vec<_> = alice.disks().list(None).try_collect().await.unwrap();
     assert_eq!(listed.len(), 1);
 
-    // A job using the disk marks it used; what is written there is measured and
-    // seen by the next job.
+    // A job mounts the disk and writes to it; the disk is marked used, the data
+    // is measured and the next job, mounting it read-only, finds it there.
     let host_dir = env.platform.data_dir().join("disks").join(&disk.id);
     let volume = DiskVolume {
         disk_uri: disk.uri().unwrap(),
         container_path: "/mnt/data".into(),
         read_only: false,
     };
-    let mut writer = shell_job(&format!(
-        "sh -c 'head -c 4096 /dev/zero > {}/blob'",
-        host_dir.display()
-    ));
+    let mut writer = shell_job("sh -c 'head -c 4096 /dev/zero > /mnt/data/blob'");
     writer.container.disk_volumes.push(volume.clone());
     let started = alice.jobs().start(writer).await.unwrap();
     let done = wait_finished(&alice, &started.id, TIMEOUT).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.history);
+    assert_eq!(
+        std::fs::metadata(host_dir.join("blob")).unwrap().len(),
+        4096
+    );
     let used = alice
         .disks()
         .get(&disk.id, &DiskLookup::default())
@@ -174,17 +209,19 @@ async fn disks_keep_data_between_jobs_and_measure_it() {
     assert_eq!(used.used_bytes, Some(4096));
     assert!(used.last_usage.is_some());
 
-    let mut reader = shell_job(&format!(
-        "sh -c 'test $(wc -c < {}/blob) = 4096'",
-        host_dir.display()
-    ));
+    let mut reader = shell_job(
+        "sh -c 'test $(wc -c < /mnt/ro/blob) = 4096 || exit 3; \
+         if touch /mnt/ro/new 2>/dev/null; then exit 4; fi'",
+    );
     reader.container.disk_volumes.push(DiskVolume {
+        container_path: "/mnt/ro".into(),
         read_only: true,
         ..volume
     });
     let started = alice.jobs().start(reader).await.unwrap();
     let done = wait_finished(&alice, &started.id, TIMEOUT).await;
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.history);
+    assert!(!host_dir.join("new").exists());
 
     alice
         .disks()

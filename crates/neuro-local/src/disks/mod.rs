@@ -457,27 +457,6 @@ pub async fn attach(
     Ok(disk_dir(settings, &id))
 }
 
-/// Attaches every disk of a job's `disk_volumes` for its owner (see
-/// [`attach`]), in request order: the host directory, the container path and
-/// whether the mount is read-only.
-pub async fn attach_job_disks(
-    db: &Db,
-    settings: &Settings,
-    owner: &str,
-    container: &neuro_types::wire::ContainerSpec,
-) -> Result<Vec<(PathBuf, String, bool)>, ApiError> {
-    if container.disk_volumes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let view = load_view(db, owner, &settings.cluster_name).await?;
-    let mut mounts = Vec::with_capacity(container.disk_volumes.len());
-    for volume in &container.disk_volumes {
-        let dir = attach(db, settings, &view, &volume.src_disk_uri, volume.read_only).await?;
-        mounts.push((dir, volume.dst_path.clone(), volume.read_only));
-    }
-    Ok(mounts)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -211,20 +211,16 @@ pub async fn resolve(
 }
 
 /// The values of a job's `secret_env` (variable name to secret URI), resolved
-/// for the job's owner.
+/// for the job's owner, whose permissions are `view`.
 pub async fn resolve_env(
     db: &Db,
     settings: &Settings,
-    owner: &str,
+    view: &AccessView,
     secret_env: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, ApiError> {
-    if secret_env.is_empty() {
-        return Ok(Vec::new());
-    }
-    let view = load_view(db, owner, &settings.cluster_name).await?;
     let mut env = Vec::with_capacity(secret_env.len());
     for (name, uri) in secret_env {
-        let value = resolve(db, settings, &view, uri).await?;
+        let value = resolve(db, settings, view, uri).await?;
         let text = String::from_utf8(value).map_err(|_| {
             ApiError::bad_request(format!("Secret {uri} is not UTF-8 text; use a secret file"))
         })?;

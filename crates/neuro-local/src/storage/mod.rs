@@ -218,8 +218,8 @@ async fn dispatch(
     let view = load_view(&state.db, &user.name, &state.settings.cluster_name)
         .await
         .map_err(|e| StorageError::Internal(e.body.error))?;
-    let permission = permission_for(&view, &state.settings.cluster_name, &path)
-        .ok_or(StorageError::NotFound)?;
+    let permission =
+        permission_for(&view, &state.settings.cluster_name, &path).ok_or(StorageError::NotFound)?;
     if !permission.allows(op.required()) {
         return Err(StorageError::Forbidden);
     }

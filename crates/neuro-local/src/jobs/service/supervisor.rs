@@ -12,11 +12,14 @@ use super::{lock, Control, Inner, MAX_RESTARTS};
 use crate::jobs::io::JobIo;
 use crate::jobs::logs::{self, LogWriter};
 use crate::jobs::model::{now_us, reason, JobRecord, Transition};
-use crate::jobs::mounts::resolve_volumes;
+use crate::jobs::mounts::{
+    remove_secret_files, resolve_disks, resolve_secret_files, resolve_volumes,
+};
 use crate::jobs::request::PASSED_CONFIG_ENV;
 use crate::jobs::runtime::{self, JobProcess, Launch};
 use crate::jobs::scheduler::Demand;
 use crate::jobs::store;
+use crate::permissions::load_view;
 
 /// Longest wait for a finished process's output to reach the log.
 const OUTPUT_DRAIN: Duration = Duration::from_secs(5);
@@ -60,9 +63,11 @@ impl Inner {
                 Control::LifeSpan(minutes) => life.minutes = minutes,
             }
         }
+        let dir = self.settings.jobs_dir().join(id);
         let launch = match self.prepare(&job).await {
             Ok(launch) => launch,
             Err(err) => {
+                remove_secret_files(&dir);
                 let t = Transition::now(
                     JobStatus::Failed,
                     reason::CONTAINER_CANNOT_RUN,
@@ -72,14 +77,14 @@ impl Inner {
                 return;
             }
         };
-        let dir = self.settings.jobs_dir().join(id);
         let log_len = std::fs::metadata(logs::log_path(&dir)).map_or(0, |m| m.len());
-        let io = Arc::new(JobIo::new(dir, launch, log_len));
+        let io = Arc::new(JobIo::new(dir.clone(), launch, log_len));
         lock(&self.io).insert(id.to_owned(), io.clone());
         self.run_started_job(id, &job, &io, control, &mut life)
             .await;
         io.end();
         lock(&self.io).remove(id);
+        remove_secret_files(&dir);
     }
 
     /// Starts the job's process, again per its restart policy, until the job is
@@ -282,11 +287,19 @@ impl Inner {
         tokio::fs::create_dir_all(&work)
             .await
             .map_err(|e| format!("cannot create the job's directories: {e}"))?;
-        let (settings, record) = (self.settings.clone(), job.clone());
-        let mounts = tokio::task::spawn_blocking(move || resolve_volumes(&record, &settings))
+        let view = load_view(&self.db, &job.owner, &self.settings.cluster_name)
             .await
-            .map_err(|e| format!("the mount task failed: {e}"))?
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.body.error)?;
+        let (settings, record, owner) = (self.settings.clone(), job.clone(), view.clone());
+        let mut mounts =
+            tokio::task::spawn_blocking(move || resolve_volumes(&record, &settings, &owner))
+                .await
+                .map_err(|e| format!("the mount task failed: {e}"))?
+                .map_err(|e| e.to_string())?;
+        let disks = resolve_disks(&self.db, &self.settings, &view, job);
+        mounts.binds.extend(disks.await.map_err(|e| e.to_string())?);
+        let files = resolve_secret_files(&self.db, &self.settings, &view, job, &dir);
+        mounts.binds.extend(files.await.map_err(|e| e.to_string())?);
         let cwd = match &job.spec.container.working_dir {
             Some(wd) if Path::new(wd).is_dir() => PathBuf::from(wd),
             Some(wd) if mounts.binds.iter().any(|b| wd.starts_with(&b.container)) => {
@@ -306,14 +319,11 @@ impl Inner {
         let secret_env = crate::secrets::resolve_env(
             &self.db,
             &self.settings,
-            &job.owner,
+            &view,
             &job.spec.container.secret_env,
         )
         .await
-        .map_err(|e| std::io::Error::other(e.body.error))?;
-        crate::disks::attach_job_disks(&self.db, &self.settings, &job.owner, &job.spec.container)
-            .await
-            .map_err(|e| std::io::Error::other(e.body.error))?;
+        .map_err(|e| e.body.error)?;
         Ok(Launch {
             command: shell_command(job),
             env: [job_env(job, &work, passed_config), secret_env].concat(),
