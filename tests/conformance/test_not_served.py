@@ -44,15 +44,3 @@ def test_buckets_list(cli) -> None:
         return [b async for b in aiterate(client.buckets.list())]
 
     assert isinstance(with_sdk(cli, body), list)
-
-
-@pytest.mark.xfail(
-    reason="service accounts not served by neuro-local yet",
-    strict=True,
-    raises=_not_there(),
-)
-def test_service_accounts_list(cli) -> None:
-    async def body(client):
-        return [a async for a in aiterate(client.service_accounts.list())]
-
-    assert isinstance(with_sdk(cli, body), list)
