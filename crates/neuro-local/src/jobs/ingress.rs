@@ -79,7 +79,7 @@ async fn proxy(state: &AppState, label: &str, mut request: Request) -> Result<Re
         .ok_or_else(|| ApiError::not_found(format!("job {} exposes no HTTP port", job.id)))?;
     if http.requires_auth {
         let user = authenticate(request.headers(), state).ok_or_else(ApiError::unauthorized)?;
-        access::check(&user.name, &job, Action::Read)?;
+        access::check(&state.db, &user.name, &job, Action::Read).await?;
         request.headers_mut().remove(header::AUTHORIZATION);
     }
     let running = state
