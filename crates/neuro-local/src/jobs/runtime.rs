@@ -28,8 +28,9 @@ use super::terminal::{Terminal, TerminalReader, DEFAULT_SIZE};
 /// `PATH` given to jobs when the server has none.
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// What to start.
-#[derive(Debug, Clone)]
+/// What to start. `Debug` shows the environment's names only: its values may
+/// be secrets (`secret_env`) or a token (the passed config).
+#[derive(Clone)]
 pub(crate) struct Launch {
     /// Shell command line; `None` starts a bare `/bin/sh` (which, with stdin at
     /// `/dev/null`, exits at once like an image's default shell would).
@@ -44,6 +45,20 @@ pub(crate) struct Launch {
     pub mounts: JobMounts,
     /// Empty directory for the sandbox's root.
     pub root_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Launch")
+            .field("command", &self.command)
+            .field("env", &env)
+            .field("cwd", &self.cwd)
+            .field("tty", &self.tty)
+            .field("mounts", &self.mounts)
+            .field("root_dir", &self.root_dir)
+            .finish()
+    }
 }
 
 /// A started job process.
@@ -360,6 +375,14 @@ mod tests {
             mounts: JobMounts::default(),
             root_dir: dir.join("root"),
         }
+    }
+
+    #[test]
+    fn debug_shows_env_names_not_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{:?}", launch(dir.path(), "true"));
+        assert!(text.contains("GREETING"));
+        assert!(!text.contains("\"hi\""), "{text}");
     }
 
     /// Starts `launch` with its output pumped into `dir/log` by a thread.
