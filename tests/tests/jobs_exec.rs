@@ -243,3 +243,18 @@ async fn port_forward_carries_a_hundred_parallel_connections() {
     assert_eq!(n, 0);
     jobs.kill(&job.id).await.unwrap();
 }
+
+#[tokio::test]
+async fn exec_sessions_end_with_the_job() {
+    let env = Env::start().await;
+    let job = start_running(&env.client, shell_job("sleep 300"), TIMEOUT).await;
+    let mut session = env
+        .client
+        .jobs()
+        .exec(&job.id, "sleep 300", StdStreamOptions::pipes())
+        .await
+        .unwrap();
+    env.client.jobs().kill(&job.id).await.unwrap();
+    // SIGKILL, as for the processes of a stopped container.
+    assert_eq!(exit_code(&mut session).await, 128 + 9);
+}

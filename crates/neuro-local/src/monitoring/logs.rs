@@ -32,7 +32,7 @@ use crate::state::AppState;
 use super::{flag, WsError};
 
 /// Most bytes read from the log for one frame.
-const FRAME: usize = 256 * 1024;
+const FRAME: usize = 1024 * 1024;
 
 /// How often a job that has not started yet is looked at again.
 const START_POLL: Duration = Duration::from_millis(100);

@@ -24,11 +24,11 @@ use neuro_types::permission::Action;
 use neuro_types::wire::ExitPayload;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::jobs::io::JobIo;
+use crate::jobs::io::{IoState, JobIo};
 use crate::jobs::runtime::{self, ExecProcess, ExecStdio};
 use crate::jobs::terminal::Terminal;
 use crate::state::AppState;
@@ -237,9 +237,25 @@ pub async fn exec(
     };
     let process = runtime::spawn_exec(io.launch(), Some(pid), &cmd, stdio)
         .map_err(|e| ApiError::bad_request(format!("Cannot exec in job {}: {e}", job.id)))?;
-    Ok(ws
-        .protocols([PROTOCOL])
-        .on_upgrade(move |socket| exec_session(socket, process, streams)))
+    let job_state = io.subscribe();
+    Ok(ws.protocols([PROTOCOL]).on_upgrade(move |socket| {
+        exec_session(
+            socket,
+            process,
+            streams,
+            JobWatch {
+                state: job_state,
+                pid,
+            },
+        )
+    }))
+}
+
+/// The job an exec session runs in: when its process ends, so does the
+/// session's, as in a container.
+struct JobWatch {
+    state: watch::Receiver<IoState>,
+    pid: i32,
 }
 
 /// Copies `reader` to `out` as `channel` frames until its end.
@@ -261,7 +277,12 @@ async fn forward(mut reader: impl AsyncRead + Unpin, channel: u8, out: mpsc::Sen
     }
 }
 
-async fn exec_session(socket: WebSocket, process: ExecProcess, streams: Streams) {
+async fn exec_session(
+    socket: WebSocket,
+    process: ExecProcess,
+    streams: Streams,
+    mut job: JobWatch,
+) {
     let (mut sink, mut source) = socket.split();
     let ExecProcess {
         mut child,
@@ -318,6 +339,7 @@ async fn exec_session(socket: WebSocket, process: ExecProcess, streams: Streams)
     }
     drop(out_tx);
     let mut exit_code = None;
+    let mut job_ended = false;
     let mut grace_end = None;
     let mut in_tx = Some(in_tx);
     loop {
@@ -352,6 +374,12 @@ async fn exec_session(socket: WebSocket, process: ExecProcess, streams: Streams)
                 in_tx = None;
             }
             () = grace => break,
+            changed = job.state.changed(), if exit_code.is_none() && !job_ended => {
+                job_ended = changed.is_err() || job.state.borrow().pid != Some(job.pid);
+                if job_ended {
+                    runtime::kill_group(pgid, nix::sys::signal::Signal::SIGKILL);
+                }
+            }
             message = source.next() => match input(message) {
                 Input::Gone => {
                     runtime::kill_group(pgid, nix::sys::signal::Signal::SIGKILL);

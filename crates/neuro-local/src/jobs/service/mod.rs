@@ -369,7 +369,7 @@ impl JobService {
             .inner
             .db
             .call(move |conn| {
-                store::list_jobs(conn, &owners, &query.filter, query.reverse, query.limit)
+                store::list_jobs(conn, &owners, &query.filter, query.reverse, query.limit, None)
             })
             .await?;
         let now = now_us();
