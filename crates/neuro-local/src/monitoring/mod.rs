@@ -120,11 +120,13 @@ async fn kill(
 }
 
 /// `POST {monitoring}/{id}/save`: committing a job to an image needs a
-/// container engine, which neuro-local does not have; a clear `400`.
+/// container engine, which neuro-local does not have; a clear `400`. The body
+/// is read first, so the client is never cut off while still sending it.
 async fn save(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
+    _body: axum::body::Bytes,
 ) -> Result<StatusCode, ApiError> {
     state.jobs.job(&user.name, &id, Action::Write).await?;
     Err(ApiError::bad_request(
