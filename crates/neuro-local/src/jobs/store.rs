@@ -430,7 +430,6 @@ pub(crate) fn list_jobs(
     filter: &JobFilter,
     reverse: bool,
     limit: Option<u64>,
-    after_seq: Option<i64>,
 ) -> rusqlite::Result<Vec<JobRecord>> {
     if owners.is_empty() {
         return Ok(Vec::new());
@@ -494,14 +493,6 @@ pub(crate) fn list_jobs(
             sql.push_str(&format!(" AND {column} = ?"));
             args.push(Value::Integer(i64::from(value)));
         }
-    }
-    if let Some(after) = after_seq {
-        sql.push_str(if reverse {
-            " AND seq < ?"
-        } else {
-            " AND seq > ?"
-        });
-        args.push(Value::Integer(after));
     }
     sql.push_str(if reverse {
         " ORDER BY seq DESC"

@@ -369,7 +369,7 @@ impl JobService {
             .inner
             .db
             .call(move |conn| {
-                store::list_jobs(conn, &owners, &query.filter, query.reverse, query.limit, None)
+                store::list_jobs(conn, &owners, &query.filter, query.reverse, query.limit)
             })
             .await?;
         let now = now_us();
