@@ -117,17 +117,10 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", edit.path.display()))?;
     }
     // Refreshes the workspace crates' versions in Cargo.lock.
-    run(
+    output(
         root,
         "cargo",
-        &[
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-            "--quiet",
-        ],
+        &["metadata", "--format-version", "1", "--offline", "--quiet"],
     )?;
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
     run(
