@@ -8,11 +8,10 @@ use std::io::ErrorKind;
 
 use bytes::Bytes;
 use common::files::content;
-use common::proxy::CuttingProxy;
+use common::proxy::behind_cutting_proxy;
 use common::Env;
 use futures::TryStreamExt;
-use neuro_local::LocalPlatform;
-use neuro_sdk::{Factory, FileStatusType, StorageError};
+use neuro_sdk::{FileStatusType, StorageError};
 
 /// The error has the I/O kind `kind`.
 fn assert_kind(err: &StorageError, kind: ErrorKind) {
@@ -342,23 +341,9 @@ async fn paths_stay_inside_the_callers_root() {
 
 #[tokio::test]
 async fn download_resumes_after_dropped_connections() {
-    let (listener, proxy_addr) = CuttingProxy::bind().await;
-    let public: url::Url = format!("http://{proxy_addr}").parse().unwrap();
-    let platform = LocalPlatform::builder()
-        .public_url(public)
-        .start()
-        .await
-        .unwrap();
-    let proxy = CuttingProxy::forward_to(listener, platform.local_addr());
-    let dir = tempfile::tempdir().unwrap();
-    let factory = Factory::with_path(dir.path().join("cfg"));
-    let api: url::Url = format!("http://{proxy_addr}/api/v1").parse().unwrap();
-    factory
-        .login_with_token(platform.admin_token(), &api)
-        .await
-        .unwrap();
-    let client = factory.get().await.unwrap();
-    let storage = client.storage();
+    let faulty = behind_cutting_proxy().await;
+    let (proxy, dir) = (&faulty.proxy, &faulty.dir);
+    let storage = faulty.client.storage();
 
     let data = content(12 << 20, 7);
     let src = dir.path().join("src.bin");

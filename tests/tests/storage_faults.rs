@@ -7,44 +7,8 @@
 mod common;
 
 use common::files::{content, read_tree};
-use common::proxy::CuttingProxy;
-use neuro_local::{LocalPlatform, RunningPlatform};
+use common::proxy::behind_cutting_proxy as faulty;
 use neuro_sdk::storage::engine::TransferOptions;
-use neuro_sdk::{Client, Factory};
-use tempfile::TempDir;
-
-/// A platform reached only through a cutting proxy.
-struct Faulty {
-    proxy: CuttingProxy,
-    client: Client,
-    dir: TempDir,
-    _platform: RunningPlatform,
-}
-
-async fn faulty() -> Faulty {
-    let (listener, proxy_addr) = CuttingProxy::bind().await;
-    let public: url::Url = format!("http://{proxy_addr}").parse().unwrap();
-    let platform = LocalPlatform::builder()
-        .public_url(public)
-        .start()
-        .await
-        .unwrap();
-    let proxy = CuttingProxy::forward_to(listener, platform.local_addr());
-    let dir = tempfile::tempdir().unwrap();
-    let factory = Factory::with_path(dir.path().join("cfg"));
-    let api: url::Url = format!("http://{proxy_addr}/api/v1").parse().unwrap();
-    factory
-        .login_with_token(platform.admin_token(), &api)
-        .await
-        .unwrap();
-    let client = factory.get().await.unwrap();
-    Faulty {
-        proxy,
-        client,
-        dir,
-        _platform: platform,
-    }
-}
 
 #[tokio::test]
 async fn uploads_survive_dropped_connections() {

@@ -12,6 +12,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+use neuro_local::{LocalPlatform, RunningPlatform};
+use neuro_sdk::{Client, Factory};
+use tempfile::TempDir;
+
 /// The proxy; dropping it stops accepting.
 pub struct CuttingProxy {
     addr: SocketAddr,
@@ -164,4 +168,40 @@ async fn pipe(client: TcpStream, server: TcpStream, limits: Limits, cuts: Arc<At
     }
     upstream.abort();
     // Dropping both halves closes the client's connection mid-response.
+}
+
+/// A platform reached only through a cutting proxy, with a client logged in to it.
+pub struct Faulty {
+    /// The proxy every request goes through.
+    pub proxy: CuttingProxy,
+    /// A client logged in through the proxy.
+    pub client: Client,
+    /// A private directory (the client's config lives in `cfg/` under it).
+    pub dir: TempDir,
+    _platform: RunningPlatform,
+}
+
+pub async fn behind_cutting_proxy() -> Faulty {
+    let (listener, proxy_addr) = CuttingProxy::bind().await;
+    let public: url::Url = format!("http://{proxy_addr}").parse().unwrap();
+    let platform = LocalPlatform::builder()
+        .public_url(public)
+        .start()
+        .await
+        .unwrap();
+    let proxy = CuttingProxy::forward_to(listener, platform.local_addr());
+    let dir = tempfile::tempdir().unwrap();
+    let factory = Factory::with_path(dir.path().join("cfg"));
+    let api: url::Url = format!("http://{proxy_addr}/api/v1").parse().unwrap();
+    factory
+        .login_with_token(platform.admin_token(), &api)
+        .await
+        .unwrap();
+    let client = factory.get().await.unwrap();
+    Faulty {
+        proxy,
+        client,
+        dir,
+        _platform: platform,
+    }
 }
