@@ -220,6 +220,22 @@ impl Reporter {
         self.sink.is_some()
     }
 
+    /// Reports the start of one file's transfer of `size` bytes from `src` to
+    /// `dst`; the returned [`FileReport`] reports its steps and completion.
+    pub fn start_file(&self, src: Url, dst: Url, size: u64) -> FileReport {
+        self.emit(ProgressEvent::Start(StorageProgressStart {
+            src: src.clone(),
+            dst: dst.clone(),
+            size,
+        }));
+        FileReport {
+            reporter: self.clone(),
+            src,
+            dst,
+            size,
+        }
+    }
+
     /// Delivers one event.
     pub fn emit(&self, event: ProgressEvent) {
         let Some(sink) = &self.sink else { return };
@@ -235,5 +251,37 @@ impl Reporter {
             ProgressEvent::Leave(e) => progress.leave(e),
             ProgressEvent::Fail(e) => progress.fail(e),
         }
+    }
+}
+
+/// The events of one file in transfer: made by [`Reporter::start_file`], which
+/// reported its start.
+#[derive(Debug)]
+pub struct FileReport {
+    reporter: Reporter,
+    src: Url,
+    dst: Url,
+    size: u64,
+}
+
+impl FileReport {
+    /// Reports that `current` bytes of the file have been transferred.
+    pub fn step(&self, current: u64) {
+        self.reporter.emit(ProgressEvent::Step(StorageProgressStep {
+            src: self.src.clone(),
+            dst: self.dst.clone(),
+            current,
+            size: self.size,
+        }));
+    }
+
+    /// Reports that the whole file has been transferred.
+    pub fn complete(self) {
+        self.reporter
+            .emit(ProgressEvent::Complete(StorageProgressComplete {
+                src: self.src,
+                dst: self.dst,
+                size: self.size,
+            }));
     }
 }

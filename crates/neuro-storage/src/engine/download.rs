@@ -13,10 +13,7 @@ use super::remote::{EntryKind, LocalSink, RemoteEntry, RemoteError, RemoteFs};
 use super::upload::{list_local, local_stamp, remote_stamp};
 use super::{file_url, run_all, Engine, Rules};
 use crate::clock::{check_download, Decision};
-use crate::progress::{
-    ProgressEvent, StorageProgressComplete, StorageProgressEnterDir, StorageProgressLeaveDir,
-    StorageProgressStart, StorageProgressStep,
-};
+use crate::progress::{ProgressEvent, StorageProgressEnterDir, StorageProgressLeaveDir};
 use crate::retry::with_retries;
 
 /// What one directory of a download walk knows.
@@ -71,31 +68,12 @@ impl<R: RemoteFs> Engine<R> {
         offset: u64,
     ) -> Result<(), R::Error> {
         let dst_url = file_url(&sink.path).map_err(|e| R::Error::local(&sink.path, e))?;
-        self.reporter
-            .emit(ProgressEvent::Start(StorageProgressStart {
-                src: src.clone(),
-                dst: dst_url.clone(),
-                size,
-            }));
-        let reporter = self.reporter.clone();
-        let (step_src, step_dst) = (src.clone(), dst_url.clone());
-        let received = move |current: u64| {
-            reporter.emit(ProgressEvent::Step(StorageProgressStep {
-                src: step_src.clone(),
-                dst: step_dst.clone(),
-                current,
-                size,
-            }));
-        };
+        let report = self.reporter.start_file(src.clone(), dst_url, size);
+        let received = |current: u64| report.step(current);
         self.remote
             .download(&src, sink, offset, size, &received)
             .await?;
-        self.reporter
-            .emit(ProgressEvent::Complete(StorageProgressComplete {
-                src,
-                dst: dst_url,
-                size,
-            }));
+        report.complete();
         Ok(())
     }
 

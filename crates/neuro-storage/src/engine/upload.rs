@@ -16,10 +16,7 @@ use super::local_io::IO_CHUNK;
 use super::remote::{EntryKind, LocalSource, RemoteEntry, RemoteError, RemoteFs};
 use super::{file_url, run_all, Engine, Rules};
 use crate::clock::{check_upload, seconds, Decision, Stamp};
-use crate::progress::{
-    ProgressEvent, StorageProgressComplete, StorageProgressEnterDir, StorageProgressLeaveDir,
-    StorageProgressStart, StorageProgressStep,
-};
+use crate::progress::{ProgressEvent, StorageProgressEnterDir, StorageProgressLeaveDir};
 use crate::retry::with_retries;
 
 /// A directory entry as found on the local disk.
@@ -125,29 +122,10 @@ impl<R: RemoteFs> Engine<R> {
     async fn send_file(&self, src: LocalSource, dst: Url, offset: u64) -> Result<(), R::Error> {
         let src_url = file_url(&src.path).map_err(|e| R::Error::local(&src.path, e))?;
         let size = src.size;
-        self.reporter
-            .emit(ProgressEvent::Start(StorageProgressStart {
-                src: src_url.clone(),
-                dst: dst.clone(),
-                size,
-            }));
-        let reporter = self.reporter.clone();
-        let (step_src, step_dst) = (src_url.clone(), dst.clone());
-        let acked = move |current: u64| {
-            reporter.emit(ProgressEvent::Step(StorageProgressStep {
-                src: step_src.clone(),
-                dst: step_dst.clone(),
-                current,
-                size,
-            }));
-        };
+        let report = self.reporter.start_file(src_url, dst.clone(), size);
+        let acked = |current: u64| report.step(current);
         self.remote.upload(src, &dst, offset, &acked).await?;
-        self.reporter
-            .emit(ProgressEvent::Complete(StorageProgressComplete {
-                src: src_url,
-                dst,
-                size,
-            }));
+        report.complete();
         Ok(())
     }
 
