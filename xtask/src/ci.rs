@@ -9,6 +9,9 @@ use crate::util::{run, run_env};
 /// Everything CI runs, in order.
 pub(crate) fn ci(root: &Path, skip_conformance: bool) -> Result<()> {
     crate::codegen::codegen(root, true)?;
+    // The real peers (Podman, skopeo, a registry, SeaweedFS) and the Python
+    // client, before any test that talks to them.
+    run(root, "bash", &["tests/setup.sh"])?;
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
     run(
         root,
