@@ -50,3 +50,13 @@ impl Machine {
         }
     }
 }
+
+/// The 1-minute load average (`/proc/loadavg`), when it can be read.
+pub(crate) fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}

@@ -3,8 +3,10 @@
 //!
 //! Scenarios are registered in `crates/neuro-bench` (`neuro-bench --list`); the
 //! Python counterpart of scenario `a-b` is `xtask/bench/py/a_b.py`. Each side runs
-//! [`BenchArgs::runs`] times; the report shows medians.
+//! [`BenchArgs::runs`] times; the report shows medians. Only the scenarios that
+//! ran are rewritten in `docs/benchmarks.md` (see [`document`]).
 
+mod document;
 mod machine;
 mod report;
 mod server;
@@ -22,15 +24,15 @@ use server::LocalServer;
 /// Arguments of `cargo xtask bench`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct BenchArgs {
-    /// Scenarios to run (default: all). docs/benchmarks.md is written only when
-    /// all run, unless --write is given.
+    /// Scenarios to run (default: all). Only their rows and sections of
+    /// docs/benchmarks.md are rewritten; the others keep their numbers.
     scenarios: Vec<String>,
     /// Runs per scenario and client; the report shows the median.
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Write docs/benchmarks.md even for a subset of scenarios.
+    /// Print the results without touching docs/benchmarks.md.
     #[arg(long)]
-    write: bool,
+    no_write: bool,
 }
 
 /// One scenario as `neuro-bench --list` prints it.
@@ -100,6 +102,8 @@ pub(crate) struct Outcome {
     pub(crate) rust: Runs,
     /// `None` when the scenario has no Python counterpart.
     pub(crate) python: Option<Runs>,
+    /// 1-minute load average before the first and after the last run.
+    pub(crate) load: (Option<f64>, Option<f64>),
 }
 
 /// Runs the benchmarks and reports them.
@@ -162,6 +166,7 @@ pub(crate) fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
     let mut outcomes = Vec::new();
     for scenario in selected {
         eprintln!("== {} ({})", scenario.name, scenario.about);
+        let load_before = machine::load_average();
         let work = temp.path().join("work").join(&scenario.name);
         let rust_cmd = || {
             let mut cmd = Command::new(&bench_bin);
@@ -204,6 +209,7 @@ pub(crate) fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
             scenario,
             rust,
             python,
+            load: (load_before, machine::load_average()),
         });
     }
     drop(server);
@@ -211,18 +217,60 @@ pub(crate) fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
     let machine = Machine::probe(root, &python);
     let date = time::OffsetDateTime::now_utc();
     println!("{}", report::table(&outcomes));
-    if args.scenarios.is_empty() || args.write {
-        let path = root.join("docs/benchmarks.md");
-        std::fs::write(
-            &path,
-            report::markdown(&outcomes, &machine, date, args.runs),
-        )
-        .with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("wrote {}", path.display());
+    if args.no_write {
+        eprintln!("docs/benchmarks.md left unchanged (--no-write)");
     } else {
-        eprintln!("docs/benchmarks.md left unchanged (a subset ran; pass --write to write it)");
+        let path = root.join("docs/benchmarks.md");
+        let order: Vec<String> = all.iter().map(|s| s.name.clone()).collect();
+        write_document(&path, &outcomes, &machine, date, args.runs, &order)?;
+        eprintln!("updated {} for: {}", path.display(), names(&outcomes));
     }
     Ok(())
+}
+
+/// Rewrites the entries of the scenarios that ran, keeping the others.
+fn write_document(
+    path: &Path,
+    outcomes: &[Outcome],
+    machine: &Machine,
+    date: time::OffsetDateTime,
+    runs: usize,
+    order: &[String],
+) -> Result<()> {
+    let header = report::document_header();
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let (mut doc, dropped) = document::Document::parse(&existing, &header);
+    for name in dropped {
+        if !outcomes.iter().any(|o| o.scenario.name == name) {
+            eprintln!(
+                "   {name}: its old entry is in an older layout and is dropped; run it again"
+            );
+        }
+    }
+    for outcome in outcomes {
+        let at = report::Conditions {
+            machine,
+            date,
+            load: outcome.load,
+            runs,
+        };
+        doc.upsert(report::entry(outcome, &at));
+    }
+    doc.sort_by_registration(order);
+    std::fs::write(path, doc.render(report::INTRO, &header))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn names(outcomes: &[Outcome]) -> String {
+    outcomes
+        .iter()
+        .map(|o| o.scenario.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list_scenarios(root: &Path, bench_bin: &Path) -> Result<Vec<Scenario>> {

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::document::Entry;
 use super::machine::Machine;
 use super::{Outcome, Runs};
 
@@ -78,66 +79,103 @@ pub(crate) fn table(outcomes: &[Outcome]) -> String {
     out
 }
 
-/// The whole `docs/benchmarks.md`.
-pub(crate) fn markdown(
-    outcomes: &[Outcome],
-    machine: &Machine,
-    date: time::OffsetDateTime,
-    runs: usize,
-) -> String {
-    let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "# Benchmarks\n\n\
-         Written by `cargo xtask bench` (do not edit by hand). Rust is this SDK\n\
-         (`crates/neuro-bench`, release build); Python is `neuro-sdk==22.7.1` / `neuro-cli`\n\
-         from the conformance venv (`xtask/bench/py/`). Both talk to the same release\n\
-         `neuro-local` on this machine over loopback. Times are the median of {runs} runs;\n\
-         \"Python/Rust\" is how many times faster the Rust side was. Peak RSS is the\n\
-         `VmHWM` of the process that did the work.\n"
-    );
-    let _ = writeln!(md, "## Machine\n");
-    let _ = writeln!(
-        md,
-        "- date: {}-{:02}-{:02} (UTC)",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    );
-    let _ = writeln!(
-        md,
-        "- CPU: {} ({} cores available)",
-        machine.cpu_model, machine.cores
-    );
-    let _ = writeln!(md, "- memory: {:.1} GiB", machine.memory_gib);
-    let _ = writeln!(md, "- OS: {}", machine.kernel);
-    let _ = writeln!(md, "- {}", machine.rustc);
-    let _ = writeln!(md, "- {}\n", machine.python);
-    let _ = writeln!(md, "## Results\n");
-    let _ = writeln!(md, "| {} |", HEADERS.join(" | "));
-    let _ = writeln!(md, "|{}", "---|".repeat(HEADERS.len()));
-    for outcome in outcomes {
-        let _ = writeln!(md, "| {} |", cells(outcome).join(" | "));
+/// The opening of `docs/benchmarks.md`.
+pub(crate) const INTRO: &str = "# Benchmarks\n\n\
+Written by `cargo xtask bench` (do not edit by hand). Rust is this SDK\n\
+(`crates/neuro-bench`, release build); Python is `neuro-sdk==22.7.1` / `neuro-cli`\n\
+from the conformance venv (`xtask/bench/py/`). Both talk to the same release\n\
+`neuro-local` on the same machine over loopback. Times are medians of the runs\n\
+listed in each scenario's section; \"Python/Rust\" is how many times faster the\n\
+Rust side was. Peak RSS is the `VmHWM` of the process that did the work.\n\
+\n\
+`cargo xtask bench <scenario>...` rewrites only the named scenarios' rows and\n\
+sections; the others keep their numbers, each with the date, machine and load\n\
+average it was measured under (the machine may be shared, so compare a row\n\
+with its load).";
+
+/// The header of the results table in `docs/benchmarks.md`.
+pub(crate) fn document_header() -> String {
+    let mut cols = vec![HEADERS[0], "measured (UTC)", "load (1 min)"];
+    cols.extend_from_slice(&HEADERS[1..]);
+    format!("| {} |", cols.join(" | "))
+}
+
+/// Under what conditions one scenario was measured.
+#[derive(Debug)]
+pub(crate) struct Conditions<'a> {
+    pub(crate) machine: &'a Machine,
+    pub(crate) date: time::OffsetDateTime,
+    /// 1-minute load average before the first and after the last run.
+    pub(crate) load: (Option<f64>, Option<f64>),
+    pub(crate) runs: usize,
+}
+
+impl Conditions<'_> {
+    fn when(&self) -> String {
+        let d = self.date;
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute()
+        )
     }
-    let _ = writeln!(md, "\n## Scenarios\n");
-    for outcome in outcomes {
-        let all = |r: &Runs| {
-            r.0.iter()
-                .map(|s| format!("{:.4}", s.seconds))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let _ = writeln!(
-            md,
-            "- `{}`: {}. Items per run: {}. Rust runs (s): {}. Python runs (s): {}.",
-            outcome.scenario.name,
-            outcome.scenario.about,
-            outcome.rust.items().unwrap_or(0),
-            all(&outcome.rust),
-            outcome.python.as_ref().map_or("no counterpart".into(), all),
-        );
+
+    fn load_cell(&self) -> String {
+        let show = |l: Option<f64>| l.map_or("?".into(), |l| format!("{l:.2}"));
+        format!("{}→{}", show(self.load.0), show(self.load.1))
     }
-    md
+}
+
+/// One scenario's entry of `docs/benchmarks.md`: its table row and section.
+pub(crate) fn entry(outcome: &Outcome, at: &Conditions<'_>) -> Entry {
+    let name = outcome.scenario.name.clone();
+    let mut cols = cells(outcome).to_vec();
+    cols[0] = format!("`{name}`");
+    cols.insert(1, at.when());
+    cols.insert(2, at.load_cell());
+    let row = format!("| {} |", cols.join(" | "));
+
+    let all = |r: &Runs| {
+        r.0.iter()
+            .map(|s| format!("{:.4}", s.seconds))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let m = at.machine;
+    let mut section = String::new();
+    let _ = writeln!(section, "### `{name}`\n");
+    let _ = writeln!(
+        section,
+        "{}. Items per run: {}.\n",
+        outcome.scenario.about,
+        outcome.rust.items().unwrap_or(0)
+    );
+    let _ = writeln!(
+        section,
+        "- measured: {} UTC, {} runs per client",
+        at.when(),
+        at.runs
+    );
+    let _ = writeln!(
+        section,
+        "- load average (1 min): {} (before the first run → after the last)",
+        at.load_cell()
+    );
+    let _ = writeln!(
+        section,
+        "- machine: {} ({} cores available), {:.1} GiB, {}, {}, {}",
+        m.cpu_model, m.cores, m.memory_gib, m.kernel, m.rustc, m.python
+    );
+    let _ = writeln!(section, "- Rust runs (s): {}", all(&outcome.rust));
+    let _ = writeln!(
+        section,
+        "- Python runs (s): {}",
+        outcome.python.as_ref().map_or("no counterpart".into(), all)
+    );
+    Entry { name, row, section }
 }
 
 #[cfg(test)]
@@ -169,6 +207,7 @@ mod tests {
             },
             rust: runs(&[0.02, 0.01, 0.03]),
             python: Some(runs(&[0.5, 0.4, 0.9])),
+            load: (Some(1.5), None),
         };
         let row = cells(&outcome);
         assert_eq!(row[1], "0.0200");
@@ -189,10 +228,54 @@ mod tests {
             },
             rust: runs(&[1.0, 2.0]),
             python: None,
+            load: (None, None),
         };
         let row = cells(&outcome);
         assert_eq!(row[1], "1.5000");
         assert_eq!(row[2], "-");
         assert_eq!(row[3], "-");
+    }
+
+    #[test]
+    fn an_entry_survives_a_rewrite_of_another_scenario() {
+        let machine = Machine {
+            cpu_model: "CPU".into(),
+            cores: 2,
+            memory_gib: 4.0,
+            kernel: "Linux 6".into(),
+            rustc: "rustc 1".into(),
+            python: "Python 3".into(),
+        };
+        let at = Conditions {
+            machine: &machine,
+            date: time::macros::datetime!(2026-11-24 12:34 UTC),
+            load: (Some(1.5), Some(2.25)),
+            runs: 3,
+        };
+        let outcome = Outcome {
+            scenario: Scenario {
+                name: "ls-cold".into(),
+                about: "a listing".into(),
+            },
+            rust: runs(&[0.02, 0.01, 0.03]),
+            python: Some(runs(&[0.5, 0.4, 0.9])),
+            load: at.load,
+        };
+        let e = entry(&outcome, &at);
+        assert_eq!(
+            e.row,
+            "| `ls-cold` | 2026-11-24 12:34 | 1.50→2.25 | 0.0200 | 0.5000 | 25.0x | 2.0 | 2.0 | - | - |"
+        );
+        assert!(e
+            .section
+            .contains("- machine: CPU (2 cores available), 4.0 GiB"));
+        let mut doc = super::super::document::Document::default();
+        doc.upsert(e.clone());
+        let header = document_header();
+        let text = doc.render(INTRO, &header);
+        let (parsed, dropped) = super::super::document::Document::parse(&text, &header);
+        assert!(dropped.is_empty());
+        assert_eq!(parsed.render(INTRO, &header), text);
+        assert_eq!(parsed.names(), ["ls-cold"]);
     }
 }
