@@ -261,6 +261,14 @@ fn write_document(
         doc.upsert(report::entry(outcome, &at));
     }
     doc.sort_by_registration(order);
+    let kept: Vec<&str> = doc
+        .names()
+        .into_iter()
+        .filter(|n| !outcomes.iter().any(|o| o.scenario.name == *n))
+        .collect();
+    if !kept.is_empty() {
+        eprintln!("   kept as measured before: {}", kept.join(", "));
+    }
     std::fs::write(path, doc.render(report::INTRO, &header))
         .with_context(|| format!("cannot write {}", path.display()))
 }
