@@ -58,7 +58,12 @@ async fn secret_env_reaches_the_job_and_is_never_stored_in_clear() {
         .unwrap();
     alice.secrets().add("other", b"x", &opts).await.unwrap();
 
-    let secrets: Vec<_> = alice.secrets().list(None).try_collect().await.unwrap();
+    let secrets: Vec<_> = alice
+        .secrets()
+        .list(&SecretOptions::default())
+        .try_collect()
+        .await
+        .unwrap();
     let keys: Vec<&str> = secrets.iter().map(|s| s.key.as_str()).collect();
     assert_eq!(keys, ["api-token", "other"]);
     assert_eq!(secrets[0].owner, "alice");
@@ -137,7 +142,7 @@ async fn secret_env_reaches_the_job_and_is_never_stored_in_clear() {
     assert!(err.is_not_found(), "{err:?}");
     let keys: Vec<String> = alice
         .secrets()
-        .list(None)
+        .list(&SecretOptions::default())
         .map_ok(|s| s.key)
         .try_collect()
         .await
@@ -266,4 +271,50 @@ async fn unused_disks_expire() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!host_dir.exists());
+}
+
+#[tokio::test]
+async fn secrets_are_listed_per_org_when_an_org_is_named() {
+    use neuro_sdk::types::jobs::OrgSelection;
+    let env = Env::start().await;
+    let alice = env.user("alice").await;
+    let in_org = |org: &str| SecretOptions {
+        org: OrgSelection::Org(org.into()),
+        ..SecretOptions::default()
+    };
+    alice
+        .secrets()
+        .add("acme-key", b"1", &in_org("acme"))
+        .await
+        .unwrap();
+    alice
+        .secrets()
+        .add("plain-key", b"2", &SecretOptions::default())
+        .await
+        .unwrap();
+    let keys = |options: SecretOptions| {
+        let alice = alice.clone();
+        async move {
+            alice
+                .secrets()
+                .list(&options)
+                .map_ok(|s| (s.key, s.org_name))
+                .try_collect::<Vec<_>>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        keys(in_org("acme")).await,
+        [("acme-key".to_owned(), Some("acme".to_owned()))]
+    );
+    assert!(keys(in_org("other")).await.is_empty());
+    // No org named (and none configured): every org's secrets.
+    let all = keys(SecretOptions::default()).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let no_filter = SecretOptions {
+        org: OrgSelection::NoOrg,
+        ..SecretOptions::default()
+    };
+    assert_eq!(keys(no_filter).await, all);
 }

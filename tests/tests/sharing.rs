@@ -84,7 +84,12 @@ async fn another_users_resources_are_forbidden_until_shared() {
         http_status(bob.disks().rm(&disk.id, &DiskLookup::default()).await),
         403
     );
-    let bob_secrets: Vec<_> = bob.secrets().list(None).try_collect().await.unwrap();
+    let bob_secrets: Vec<_> = bob
+        .secrets()
+        .list(&SecretOptions::default())
+        .try_collect()
+        .await
+        .unwrap();
     assert!(bob_secrets.is_empty());
     let bob_disks: Vec<_> = bob.disks().list(None).try_collect().await.unwrap();
     assert!(bob_disks.is_empty());
@@ -421,4 +426,38 @@ async fn service_account_tokens_act_as_their_role_until_removed() {
     assert_eq!(http_status(alice.service_accounts().get("ci").await), 404);
     let listed: Vec<_> = alice.service_accounts().list().try_collect().await.unwrap();
     assert!(listed.is_empty());
+}
+
+#[tokio::test]
+async fn a_service_account_whose_role_was_deleted_says_so_and_its_token_stops() {
+    let env = Env::start().await;
+    let alice = env.user("alice").await;
+    let (account, token) = alice
+        .service_accounts()
+        .create(Some("bot"), None)
+        .await
+        .unwrap();
+    assert!(!account.role_deleted);
+    let factory = Factory::with_path(env.dir.path().join("config-bot"));
+    factory
+        .login_with_token(&token.0, &env.platform.api_url())
+        .await
+        .unwrap();
+    let bot = factory.get().await.unwrap();
+    bot.storage()
+        .mkdir("storage:own", true, true)
+        .await
+        .unwrap();
+
+    alice.users().remove(&account.role).await.unwrap();
+    let got = alice.service_accounts().get("bot").await.unwrap();
+    assert!(got.role_deleted, "{got:?}");
+    assert_eq!(got.id, account.id);
+    let listed: Vec<_> = alice.service_accounts().list().try_collect().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].role_deleted);
+    assert_eq!(http_status(bot.storage().stat("storage:own").await), 401);
+    // The account itself can still be removed.
+    alice.service_accounts().rm("bot").await.unwrap();
+    assert_eq!(http_status(alice.service_accounts().get("bot").await), 404);
 }

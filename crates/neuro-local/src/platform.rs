@@ -224,6 +224,10 @@ impl LocalPlatformBuilder {
         );
         let admin_token = ensure_admin(&data_dir, &db, &tokens, &self.admin_user)?;
         auth::ensure_user(&db, &oauth_user)?;
+        // Disks first: a job the jobs service takes over may mount them.
+        if let Err(err) = crate::disks::restore(&db, &settings).await {
+            tracing::warn!(error = %err, "cannot mount the disks");
+        }
         let jobs = JobService::new(settings.clone(), db.clone())
             .map_err(|e| PlatformError::Jobs(e.into()))?;
         let state = AppState {
@@ -411,6 +415,7 @@ impl RunningPlatform {
             }
         }
         self.state.jobs.shutdown().await;
+        crate::disks::release_all(&self.state.settings);
         tracing::info!("platform stopped");
     }
 }
@@ -426,6 +431,7 @@ impl Drop for RunningPlatform {
             let jobs = self.state.jobs.clone();
             handle.spawn(async move { jobs.shutdown().await });
         }
+        crate::disks::release_all(&self.state.settings);
     }
 }
 

@@ -47,6 +47,11 @@ pub fn router() -> Router<AppState> {
 
 const COLUMNS: &str = "id, owner, name, default_cluster, role, created_at";
 
+/// [`COLUMNS`] plus whether the account's role is gone (removed through the
+/// roles API while the account stays).
+const SELECTED: &str = "id, owner, name, default_cluster, role, created_at, \
+     NOT EXISTS (SELECT 1 FROM users WHERE users.name = service_accounts.role)";
+
 fn from_row(row: &Row<'_>) -> rusqlite::Result<ServiceAccountPayload> {
     let created: i64 = row.get(5)?;
     Ok(ServiceAccountPayload {
@@ -58,7 +63,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<ServiceAccountPayload> {
         created_at: OffsetDateTime::from_unix_timestamp(created)
             .map(iso8601::format)
             .unwrap_or_default(),
-        role_deleted: false,
+        role_deleted: row.get(6)?,
     })
 }
 
@@ -80,7 +85,7 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Response,
         .db
         .call(move |conn| {
             let mut stmt = conn.prepare(&format!(
-                "SELECT {COLUMNS} FROM service_accounts WHERE owner = ?1 ORDER BY created_at, id"
+                "SELECT {SELECTED} FROM service_accounts WHERE owner = ?1 ORDER BY created_at, id"
             ))?;
             let rows = stmt.query_map([owner], from_row)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -190,7 +195,7 @@ async fn find(
         .call(move |conn| {
             conn.query_row(
                 &format!(
-                    "SELECT {COLUMNS} FROM service_accounts
+                    "SELECT {SELECTED} FROM service_accounts
                      WHERE owner = ?1 AND (id = ?2 OR name = ?2)"
                 ),
                 params![owner, key],

@@ -12,8 +12,9 @@ use url::Url;
 
 use crate::SecretsError;
 
-/// Where a secret lives: the cluster (default: the current one) and the org
-/// (default: the current one).
+/// Where a secret lives (or, for [`Secrets::list`], which secrets to list):
+/// the cluster (default: the current one) and the org (default: the current
+/// one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SecretOptions {
     /// The cluster; `None` is the current cluster.
@@ -41,7 +42,7 @@ impl SecretOptions {
 ///
 /// let secrets = Secrets::new(config);
 /// secrets.add("db-password", b"hunter2", &SecretOptions::default()).await?;
-/// let all: Vec<_> = secrets.list(None).try_collect().await?;
+/// let all: Vec<_> = secrets.list(&SecretOptions::default()).try_collect().await?;
 /// println!("{} secrets, e.g. {}", all.len(), all[0].uri()?);
 /// secrets.rm("db-password", &SecretOptions::default()).await?;
 /// # Ok(()) }
@@ -61,25 +62,26 @@ impl Secrets {
         Ok(self.config.cluster(cluster_name)?.secrets_url.clone())
     }
 
-    /// The secrets the user may read on `cluster_name` (default: the current
-    /// cluster), without their values. Nothing is sent until the stream is polled.
+    /// The secrets the user may read on `options.cluster_name` (default: the
+    /// current cluster), without their values; only those of `options.org`
+    /// when it names an org (sent as `org_name`; the default is the current
+    /// org, and [`OrgSelection::NoOrg`] lists every org's). Nothing is sent
+    /// until the stream is polled.
     pub fn list(
         &self,
-        cluster_name: Option<&str>,
+        options: &SecretOptions,
     ) -> impl Stream<Item = Result<Secret, SecretsError>> + Send + 'static {
         let this = self.clone();
-        let cluster = cluster_name.map(str::to_owned);
+        let cluster = options.cluster_name.clone();
+        let org = options.org.resolve(&self.config.uri_context());
         futures::stream::once(async move {
             let cluster = cluster.unwrap_or_else(|| this.config.cluster_name().to_owned());
             let url = this.secrets_url(Some(&cluster))?;
-            let payloads: Vec<SecretPayload> = this
-                .config
-                .transport()
-                .request(Method::GET, url)
-                .send()
-                .await?
-                .json()
-                .await?;
+            let mut request = this.config.transport().request(Method::GET, url);
+            if let Some(org) = org {
+                request = request.query("org_name", org);
+            }
+            let payloads: Vec<SecretPayload> = request.send().await?.json().await?;
             let items = payloads
                 .into_iter()
                 .map(move |p| Ok(Secret::from_payload(p, &cluster)));

@@ -21,6 +21,9 @@ pub struct ServiceAccount {
     pub role: String,
     /// When it was created.
     pub created_at: OffsetDateTime,
+    /// Whether its role was deleted (through the roles API) while the account
+    /// stayed: its token no longer works. `false` when the server does not say.
+    pub role_deleted: bool,
 }
 
 impl ServiceAccount {
@@ -44,6 +47,7 @@ impl ServiceAccount {
             owner: payload.owner,
             default_cluster: payload.default_cluster,
             role: payload.role,
+            role_deleted: payload.role_deleted,
         })
     }
 
@@ -56,7 +60,7 @@ impl ServiceAccount {
             default_cluster: self.default_cluster.clone(),
             role: self.role.clone(),
             created_at: iso8601::format(self.created_at),
-            role_deleted: false,
+            role_deleted: self.role_deleted,
         }
     }
 }

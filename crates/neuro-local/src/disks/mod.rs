@@ -5,8 +5,17 @@
 //! (`timeout_unused`) is deleted by the reaper ([`reap`], [`spawn_reaper`]).
 //!
 //! A disk's URI is `disk://<cluster>/<owner>/<id>`; the permission tree decides
-//! who may see (read), mount read-write or delete (write) it. The capacity is
-//! not enforced by the filesystem: local jobs write to a plain directory.
+//! who may see (read), mount read-write or delete (write) it.
+//!
+//! Where the machine allows it, a disk is a loop-mounted ext4 image of its
+//! capacity, so a job writing past it gets `ENOSPC`; otherwise a plain
+//! directory whose capacity is only advertised ([`volume`]). The status is
+//! `Pending` while the image is made, `Ready` once mounted, and `Broken` when it
+//! could not be made or mounted (e.g. its image is gone after a restart).
+//! A disk used by an unfinished job is never reaped; its `last_usage` moves on
+//! instead, as the real platform's usage tracking does.
+
+pub mod volume;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,7 +57,42 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
              life_span REAL,
              UNIQUE (owner, name)
          );",
-    )
+    )?;
+    let has_status: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('disks') WHERE name = 'status'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_status {
+        conn.execute_batch("ALTER TABLE disks ADD COLUMN status TEXT NOT NULL DEFAULT 'Ready';")?;
+    }
+    Ok(())
+}
+
+/// `Disk.Status` as the wire spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Pending,
+    Ready,
+    Broken,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "Pending",
+            Status::Ready => "Ready",
+            Status::Broken => "Broken",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "Pending" => Status::Pending,
+            "Ready" => Status::Ready,
+            _ => Status::Broken,
+        }
+    }
 }
 
 /// The routes, to be nested at `/api/v1/disk`.
@@ -69,9 +113,11 @@ struct DiskRow {
     created_at: f64,
     last_usage: Option<f64>,
     life_span: Option<f64>,
+    status: Status,
 }
 
-const COLUMNS: &str = "id, owner, name, org_name, storage, created_at, last_usage, life_span";
+const COLUMNS: &str =
+    "id, owner, name, org_name, storage, created_at, last_usage, life_span, status";
 
 impl DiskRow {
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -84,6 +130,7 @@ impl DiskRow {
             created_at: row.get(5)?,
             last_usage: row.get(6)?,
             life_span: row.get(7)?,
+            status: Status::parse(&row.get::<_, String>(8)?),
         })
     }
 
@@ -98,7 +145,7 @@ impl DiskRow {
             used_bytes: Some(used_bytes),
             owner: self.owner.clone(),
             name: self.name.clone(),
-            status: "Ready".to_owned(),
+            status: self.status.as_str().to_owned(),
             org_name: self.org_name.clone(),
             created_at: format_time(self.created_at),
             last_usage: self.last_usage.map(format_time),
@@ -244,19 +291,19 @@ async fn create(
         created_at: now_secs_f64(),
         last_usage: None,
         life_span: request.life_span,
+        status: Status::Pending,
     };
     let cluster = state.settings.cluster_name.clone();
     load_view(&state.db, &user.name, &cluster)
         .await?
         .require(&row.path(&cluster), Action::Write)?;
     let dir = disk_dir(&state.settings, &row.id);
-    create_dir_private(&dir).await?;
     let stored = row.clone();
     let inserted = state
         .db
         .call(move |conn| {
             conn.execute(
-                &format!("INSERT OR IGNORE INTO disks ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                &format!("INSERT OR IGNORE INTO disks ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
                 params![
                     stored.id,
                     stored.owner,
@@ -265,34 +312,51 @@ async fn create(
                     stored.storage as i64,
                     stored.created_at,
                     stored.last_usage,
-                    stored.life_span
+                    stored.life_span,
+                    stored.status.as_str()
                 ],
             )
         })
         .await?;
     if inserted == 0 {
-        let _ = tokio::fs::remove_dir_all(&dir).await;
         return Err(ApiError::conflict(format!(
             "Disk with name {:?} already exists",
             row.name.as_deref().unwrap_or_default()
         )));
     }
-    tracing::info!(disk = %row.id, owner = %row.owner, "disk created");
+    let storage = row.storage;
+    let made = blocking(move || volume::create(&dir, storage)).await?;
+    let mut row = row;
+    row.status = match made {
+        Ok(()) => Status::Ready,
+        Err(err) => {
+            tracing::warn!(disk = %row.id, error = %err, "cannot make the disk");
+            Status::Broken
+        }
+    };
+    set_status(&state.db, &row.id, row.status).await?;
+    tracing::info!(disk = %row.id, owner = %row.owner, status = row.status.as_str(), "disk created");
     Ok(json_response(StatusCode::CREATED, &row.payload(0)))
 }
 
-async fn create_dir_private(dir: &Path) -> Result<(), ApiError> {
-    use std::os::unix::fs::DirBuilderExt as _;
-    let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        if let Some(parent) = dir.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)
+async fn set_status(db: &Db, id: &str, status: Status) -> Result<(), ApiError> {
+    let id = id.to_owned();
+    db.call(move |conn| {
+        conn.execute(
+            "UPDATE disks SET status = ?1 WHERE id = ?2",
+            params![status.as_str(), id],
+        )
     })
-    .await
-    .map_err(|e| ApiError::internal(format!("disk task failed: {e}")))?
-    .map_err(|e| ApiError::internal(format!("cannot create the disk directory: {e}")))
+    .await?;
+    Ok(())
+}
+
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("disk task failed: {e}")))
 }
 
 /// Finds a disk by id, or by name among `owner`'s, and checks `needed` on it.
@@ -372,10 +436,9 @@ async fn delete_disk(db: &Db, settings: &Settings, row: &DiskRow) -> Result<(), 
         grants::delete_grants_under(conn, &path)
     })
     .await?;
-    match tokio::fs::remove_dir_all(disk_dir(settings, &row.id)).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(disk = %row.id, error = %e, "cannot remove the disk directory"),
+    let dir = disk_dir(settings, &row.id);
+    if let Err(e) = blocking(move || volume::remove(&dir)).await? {
+        tracing::warn!(disk = %row.id, error = %e, "cannot remove the disk's files");
     }
     tracing::info!(disk = %row.id, owner = %row.owner, "disk deleted");
     Ok(())
@@ -396,10 +459,69 @@ pub async fn reap(db: &Db, settings: &Settings) -> Result<usize, ApiError> {
         .into_iter()
         .filter(|r| r.expired(now))
         .collect();
+    let mut reaped = 0;
     for row in &expired {
-        delete_disk(db, settings, row).await?;
+        let (id, now) = (row.id.clone(), now_secs_f64());
+        // A disk an unfinished job mounts is in use: it is not unused, however
+        // long the job runs.
+        let in_use = db
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE disks SET last_usage = ?1 WHERE id = ?2 AND EXISTS (
+                         SELECT 1 FROM jobs WHERE status IN ('pending', 'suspended', 'running')
+                         AND instr(spec, ?2) > 0)",
+                    params![now, id],
+                )
+            })
+            .await?;
+        if in_use == 0 {
+            delete_disk(db, settings, row).await?;
+            reaped += 1;
+        }
     }
-    Ok(expired.len())
+    Ok(reaped)
+}
+
+/// Mounts the image of every disk when the platform starts: `Ready` when it
+/// mounts, `Broken` when it cannot (its image is gone or damaged). A disk left
+/// `Pending` by a crash while it was being made is made again.
+pub async fn restore(db: &Db, settings: &Settings) -> Result<(), ApiError> {
+    let rows: Vec<DiskRow> = db
+        .call(|conn| {
+            let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM disks"))?;
+            let rows = stmt.query_map([], DiskRow::from_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await?;
+    for row in rows {
+        let dir = disk_dir(settings, &row.id);
+        let (pending, storage) = (row.status == Status::Pending, row.storage);
+        let result = blocking(move || {
+            if pending {
+                volume::remove(&dir)?;
+                volume::create(&dir, storage)
+            } else {
+                volume::mount(&dir)
+            }
+        })
+        .await?;
+        let status = match result {
+            Ok(()) => Status::Ready,
+            Err(err) => {
+                tracing::warn!(disk = %row.id, error = %err, "disk is broken");
+                Status::Broken
+            }
+        };
+        if status != row.status {
+            set_status(db, &row.id, status).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Unmounts every disk of the platform (when it stops). Blocking.
+pub fn release_all(settings: &Settings) {
+    volume::release_all(&settings.data_dir.join("disks"));
 }
 
 /// Runs [`reap`] every [`REAP_INTERVAL`] until `cancel` fires.
@@ -443,18 +565,32 @@ pub async fn attach(
         .unwrap_or(&[])
         .join("/");
     let (key, now) = (id.clone(), now_secs_f64());
-    let updated = db
+    let status = db
         .call(move |conn| {
-            conn.execute(
-                "UPDATE disks SET last_usage = ?1 WHERE id = ?2 AND owner = ?3",
-                params![now, key, owner],
-            )
+            let status: Option<String> = conn
+                .query_row(
+                    "SELECT status FROM disks WHERE id = ?1 AND owner = ?2",
+                    params![key, owner],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if status.as_deref() == Some(Status::Ready.as_str()) {
+                conn.execute(
+                    "UPDATE disks SET last_usage = ?1 WHERE id = ?2",
+                    params![now, key],
+                )?;
+            }
+            Ok(status)
         })
         .await?;
-    if updated == 0 {
-        return Err(ApiError::not_found(format!("Disk {uri} not found")));
+    match status.as_deref().map(Status::parse) {
+        None => Err(ApiError::not_found(format!("Disk {uri} not found"))),
+        Some(Status::Ready) => Ok(disk_dir(settings, &id)),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Disk {uri} is {}",
+            other.as_str()
+        ))),
     }
-    Ok(disk_dir(settings, &id))
 }
 
 #[cfg(test)]
@@ -478,6 +614,7 @@ mod tests {
             created_at: 100.0,
             last_usage: None,
             life_span: Some(10.0),
+            status: Status::Ready,
         };
         assert!(!row.expired(105.0));
         assert!(row.expired(111.0));

@@ -73,8 +73,14 @@ pub fn secret_path(cluster: &str, owner: &str, key: &str) -> ResourcePath {
     path
 }
 
-/// `GET secrets`: every secret the caller may read, without values.
-async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+/// `GET secrets[?org_name=]`: every secret the caller may read, without
+/// values; only those of the org `org_name` when it is given.
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let org = crate::query::param(query.as_deref(), "org_name").filter(|o| !o.is_empty());
     let cluster = state.settings.cluster_name.clone();
     let view = load_view(&state.db, &user.name, &cluster).await?;
     let rows = state
@@ -94,6 +100,7 @@ async fn list(State(state): State<AppState>, user: AuthUser) -> Result<Response,
         .await?;
     let visible: Vec<SecretPayload> = rows
         .into_iter()
+        .filter(|s| org.is_none() || s.org_name == org)
         .filter(|s| view.allows(&secret_path(&cluster, &s.owner, &s.key), Action::Read))
         .collect();
     Ok(json_response(StatusCode::OK, &visible))

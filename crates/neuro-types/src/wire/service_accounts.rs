@@ -17,7 +17,8 @@ pub struct ServiceAccountPayload {
     pub role: String,
     /// ISO 8601 creation time.
     pub created_at: String,
-    /// Whether the role is gone (sent by servers, ignored by the SDK).
+    /// Whether the account's role is gone (`false` when absent, as in 22.7.1's
+    /// answers).
     #[serde(default)]
     pub role_deleted: bool,
 }
