@@ -339,6 +339,16 @@ impl Config {
             .unwrap_or_else(|| self.api_url())
     }
 
+    /// [`Config::base_url`] on the cluster `cluster_name` (default: the current
+    /// one); fails for a cluster the configuration does not know.
+    pub fn base_url_on(&self, base: Base, cluster_name: Option<&str>) -> Result<&Url, ConfigError> {
+        let cluster = self.cluster(cluster_name)?;
+        Ok(base
+            .of_cluster(cluster)
+            .or_else(|| base.of_auth(self.auth_config()))
+            .unwrap_or_else(|| self.api_url()))
+    }
+
     /// Registry URL of the current cluster.
     pub fn registry_url(&self) -> &Url {
         &self.current_cluster().registry_url

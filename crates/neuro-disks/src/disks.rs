@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use futures::{Stream, StreamExt, TryStreamExt};
 use neuro_config::Config;
-use neuro_http::Method;
+use neuro_http::RequestBuilder;
+use neuro_types::endpoints::{self, paths, query, Endpoint};
 use neuro_types::jobs::OrgSelection;
 use neuro_types::uri::join_path;
 use neuro_types::wire::{CreateDiskRequest, DiskPayload};
 use neuro_types::Disk;
-use url::Url;
 
 use crate::DisksError;
 
@@ -106,18 +106,41 @@ impl Disks {
         Self { config }
     }
 
-    fn disks_url(&self, cluster_name: Option<&str>) -> Result<Url, DisksError> {
-        Ok(self.config.cluster(cluster_name)?.disks_url.clone())
+    /// A request for `endpoint` on `cluster_name`, its path filled in as `path`.
+    fn request(
+        &self,
+        endpoint: &Endpoint,
+        cluster_name: Option<&str>,
+        path: &str,
+    ) -> Result<RequestBuilder, DisksError> {
+        let base = self.config.base_url_on(endpoint.base, cluster_name)?;
+        let url = join_path(base, path).map_err(|e| DisksError::Model(e.into()))?;
+        Ok(self
+            .config
+            .transport()
+            .request(endpoint.method.clone(), url))
     }
 
-    fn disk_url(&self, id_or_name: &str, cluster_name: Option<&str>) -> Result<Url, DisksError> {
+    /// A request for `endpoint` on one disk (its path made by `path`), with
+    /// its `owner` query.
+    fn disk_request(
+        &self,
+        endpoint: &Endpoint,
+        path: fn(&str) -> String,
+        id_or_name: &str,
+        lookup: &DiskLookup,
+    ) -> Result<RequestBuilder, DisksError> {
         if id_or_name.is_empty() || id_or_name.contains('/') {
             return Err(DisksError::InvalidArgument(format!(
                 "invalid disk id or name {id_or_name:?}"
             )));
         }
-        join_path(&self.disks_url(cluster_name)?, id_or_name)
-            .map_err(|e| DisksError::Model(e.into()))
+        let mut request =
+            self.request(endpoint, lookup.cluster_name.as_deref(), &path(id_or_name))?;
+        if let Some(owner) = lookup.owner.as_deref().filter(|o| !o.is_empty()) {
+            request = request.query(query::OWNER, owner);
+        }
+        Ok(request)
     }
 
     fn decode(&self, payload: DiskPayload) -> Result<Disk, DisksError> {
@@ -134,11 +157,12 @@ impl Disks {
         let this = self.clone();
         let cluster = cluster_name.map(str::to_owned);
         futures::stream::once(async move {
-            let url = this.disks_url(cluster.as_deref())?;
             let payloads: Vec<DiskPayload> = this
-                .config
-                .transport()
-                .request(Method::GET, url)
+                .request(
+                    &endpoints::DISKS_LIST,
+                    cluster.as_deref(),
+                    endpoints::DISKS_LIST.path,
+                )?
                 .send()
                 .await?
                 .json()
@@ -164,9 +188,11 @@ impl Disks {
             org_name: disk.org.resolve(&self.config.uri_context()),
         };
         let payload: DiskPayload = self
-            .config
-            .transport()
-            .request(Method::POST, self.disks_url(disk.cluster_name.as_deref())?)
+            .request(
+                &endpoints::DISKS_CREATE,
+                disk.cluster_name.as_deref(),
+                endpoints::DISKS_CREATE.path,
+            )?
             .json(&body)
             .send()
             .await?
@@ -177,27 +203,20 @@ impl Disks {
 
     /// The disk with this id, or with this name (of `lookup.owner`, default the user).
     pub async fn get(&self, id_or_name: &str, lookup: &DiskLookup) -> Result<Disk, DisksError> {
-        let mut request = self.config.transport().request(
-            Method::GET,
-            self.disk_url(id_or_name, lookup.cluster_name.as_deref())?,
-        );
-        if let Some(owner) = lookup.owner.as_deref().filter(|o| !o.is_empty()) {
-            request = request.query("owner", owner);
-        }
-        let payload: DiskPayload = request.send().await?.json().await?;
+        let payload: DiskPayload = self
+            .disk_request(&endpoints::DISKS_GET, paths::disks_get, id_or_name, lookup)?
+            .send()
+            .await?
+            .json()
+            .await?;
         self.decode(payload)
     }
 
     /// Removes the disk with this id or name, and its data.
     pub async fn rm(&self, id_or_name: &str, lookup: &DiskLookup) -> Result<(), DisksError> {
-        let mut request = self.config.transport().request(
-            Method::DELETE,
-            self.disk_url(id_or_name, lookup.cluster_name.as_deref())?,
-        );
-        if let Some(owner) = lookup.owner.as_deref().filter(|o| !o.is_empty()) {
-            request = request.query("owner", owner);
-        }
-        request.send().await?;
+        self.disk_request(&endpoints::DISKS_RM, paths::disks_rm, id_or_name, lookup)?
+            .send()
+            .await?;
         Ok(())
     }
 }

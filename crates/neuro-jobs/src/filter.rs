@@ -1,5 +1,6 @@
 //! [`JobFilter`]: the query of `GET jobs`.
 
+use neuro_types::endpoints::query;
 use neuro_types::jobs::JobStatus;
 use time::OffsetDateTime;
 
@@ -112,40 +113,46 @@ impl JobFilter {
     pub(crate) fn query(&self, default_cluster: &str) -> Vec<(&'static str, String)> {
         let mut q = Vec::new();
         for status in &self.statuses {
-            q.push(("status", status.as_str().to_owned()));
+            q.push((query::STATUS, status.as_str().to_owned()));
         }
         if let Some(name) = self.name.as_deref().filter(|n| !n.is_empty()) {
-            q.push(("name", name.to_owned()));
+            q.push((query::NAME, name.to_owned()));
         }
         for owner in &self.owners {
-            q.push(("owner", owner.clone()));
+            q.push((query::OWNER, owner.clone()));
         }
         for tag in &self.tags {
-            q.push(("tag", tag.clone()));
+            q.push((query::TAG, tag.clone()));
         }
         if let Some(since) = self.since {
-            q.push(("since", python_isoformat(since)));
+            q.push((query::SINCE, python_isoformat(since)));
         }
         if let Some(until) = self.until {
-            q.push(("until", python_isoformat(until)));
+            q.push((query::UNTIL, python_isoformat(until)));
         }
         let cluster = self
             .cluster_name
             .as_deref()
             .filter(|c| !c.is_empty())
             .unwrap_or(default_cluster);
-        q.push(("cluster_name", cluster.to_owned()));
+        q.push((query::CLUSTER_NAME, cluster.to_owned()));
         if self.reverse {
-            q.push(("reverse", "1".to_owned()));
+            q.push((query::REVERSE, "1".to_owned()));
         }
         if let Some(limit) = self.limit {
-            q.push(("limit", limit.to_string()));
+            q.push((query::LIMIT, limit.to_string()));
         }
         if let Some(m) = self.materialized {
-            q.push(("materialized", python_bool(m).to_owned()));
+            q.push((query::MATERIALIZED, python_bool(m).to_owned()));
         }
-        q.push(("being_dropped", python_bool(self.being_dropped).to_owned()));
-        q.push(("logs_removed", python_bool(self.logs_removed).to_owned()));
+        q.push((
+            query::BEING_DROPPED,
+            python_bool(self.being_dropped).to_owned(),
+        ));
+        q.push((
+            query::LOGS_REMOVED,
+            python_bool(self.logs_removed).to_owned(),
+        ));
         q
     }
 }

@@ -22,13 +22,10 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::oauth::router())
         .merge(crate::jobs::router())
         .merge(crate::monitoring::router())
-        .nest("/api/v1/users", crate::permissions::api::router())
-        .nest("/api/v1/secrets", crate::secrets::router())
-        .nest("/api/v1/disk", crate::disks::router())
-        .nest(
-            "/api/v1/service_accounts",
-            crate::service_accounts::router(),
-        )
+        .merge(crate::permissions::api::router())
+        .merge(crate::secrets::router())
+        .merge(crate::disks::router())
+        .merge(crate::service_accounts::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -5,12 +5,13 @@
 //! reach what the role's own subtree holds and what was shared with the role.
 //! Deleting the account deletes the role, its grants and its token, at once.
 
+use crate::app::EndpointRoutes as _;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
+use neuro_types::endpoints;
 use neuro_types::wire::serde_util::iso8601;
 use neuro_types::wire::{
     CreateServiceAccountRequest, CreatedServiceAccountPayload, ServiceAccountPayload,
@@ -38,11 +39,13 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The routes, to be nested at `/api/v1/service_accounts`.
+/// The routes of `/api/v1/service_accounts`, from the generated endpoint table.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id_or_name}", get(get_one).delete(remove))
+        .endpoint(&endpoints::SERVICE_ACCOUNTS_LIST, list)
+        .endpoint(&endpoints::SERVICE_ACCOUNTS_CREATE, create)
+        .endpoint(&endpoints::SERVICE_ACCOUNTS_GET, get_one)
+        .endpoint(&endpoints::SERVICE_ACCOUNTS_RM, remove)
 }
 
 const COLUMNS: &str = "id, owner, name, default_cluster, role, created_at";

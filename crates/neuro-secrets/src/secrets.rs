@@ -3,12 +3,12 @@
 use base64::Engine as _;
 use futures::{Stream, StreamExt, TryStreamExt};
 use neuro_config::Config;
-use neuro_http::Method;
+use neuro_http::RequestBuilder;
+use neuro_types::endpoints::{self, paths, query, Endpoint};
 use neuro_types::jobs::OrgSelection;
 use neuro_types::uri::join_path;
 use neuro_types::wire::{AddSecretRequest, SecretPayload};
 use neuro_types::Secret;
-use url::Url;
 
 use crate::SecretsError;
 
@@ -58,8 +58,19 @@ impl Secrets {
         Self { config }
     }
 
-    fn secrets_url(&self, cluster_name: Option<&str>) -> Result<Url, SecretsError> {
-        Ok(self.config.cluster(cluster_name)?.secrets_url.clone())
+    /// A request for `endpoint` on `cluster_name`, its path filled in as `path`.
+    fn request(
+        &self,
+        endpoint: &Endpoint,
+        cluster_name: Option<&str>,
+        path: &str,
+    ) -> Result<RequestBuilder, SecretsError> {
+        let base = self.config.base_url_on(endpoint.base, cluster_name)?;
+        let url = join_path(base, path).map_err(|e| SecretsError::Model(e.into()))?;
+        Ok(self
+            .config
+            .transport()
+            .request(endpoint.method.clone(), url))
     }
 
     /// The secrets the user may read on `options.cluster_name` (default: the
@@ -76,10 +87,13 @@ impl Secrets {
         let org = options.org.resolve(&self.config.uri_context());
         futures::stream::once(async move {
             let cluster = cluster.unwrap_or_else(|| this.config.cluster_name().to_owned());
-            let url = this.secrets_url(Some(&cluster))?;
-            let mut request = this.config.transport().request(Method::GET, url);
+            let mut request = this.request(
+                &endpoints::SECRETS_LIST,
+                Some(&cluster),
+                endpoints::SECRETS_LIST.path,
+            )?;
             if let Some(org) = org {
-                request = request.query("org_name", org);
+                request = request.query(query::ORG_NAME, org);
             }
             let payloads: Vec<SecretPayload> = request.send().await?.json().await?;
             let items = payloads
@@ -106,15 +120,14 @@ impl Secrets {
             value: base64::engine::general_purpose::STANDARD.encode(value),
             org_name: options.org.resolve(&self.config.uri_context()),
         };
-        self.config
-            .transport()
-            .request(
-                Method::POST,
-                self.secrets_url(options.cluster_name.as_deref())?,
-            )
-            .json(&body)
-            .send()
-            .await?;
+        self.request(
+            &endpoints::SECRETS_ADD,
+            options.cluster_name.as_deref(),
+            endpoints::SECRETS_ADD.path,
+        )?
+        .json(&body)
+        .send()
+        .await?;
         Ok(())
     }
 
@@ -125,11 +138,13 @@ impl Secrets {
                 "invalid secret key {key:?}"
             )));
         }
-        let url = join_path(&self.secrets_url(options.cluster_name.as_deref())?, key)
-            .map_err(|e| SecretsError::Model(e.into()))?;
-        let mut request = self.config.transport().request(Method::DELETE, url);
+        let mut request = self.request(
+            &endpoints::SECRETS_RM,
+            options.cluster_name.as_deref(),
+            &paths::secrets_rm(key),
+        )?;
         if let Some(org) = options.org.resolve(&self.config.uri_context()) {
-            request = request.query("org_name", org);
+            request = request.query(query::ORG_NAME, org);
         }
         request.send().await?;
         Ok(())

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt, TryStreamExt};
 use neuro_config::Config;
 use neuro_http::{header, RequestBuilder, StatusCode};
-use neuro_types::endpoints::{self, Endpoint};
+use neuro_types::endpoints::{self, query, Endpoint};
 use neuro_types::storage::{DiskUsageInfo, FileStatus, StorageDeleteEvent};
 use neuro_types::uri::{normalize_uri, parent, storage_path, Scheme, UriInput};
 use neuro_types::wire::{
@@ -466,7 +466,7 @@ impl Storage {
             .transport()
             .request(endpoint.method.clone(), self.storage_url(uri)?);
         if let Some(op) = endpoint.op {
-            request = request.query("op", op);
+            request = request.query(query::OP, op);
         }
         Ok(request)
     }

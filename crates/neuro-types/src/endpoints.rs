@@ -543,6 +543,240 @@ pub const STORAGE_DISK_USAGE: Endpoint = Endpoint {
     doc: "Capacity and usage of the filesystem holding the path.",
 };
 
+/// `GET {secrets_url}/`: The secrets the caller may read, without values (of one org with `org_name`).
+pub const SECRETS_LIST: Endpoint = Endpoint {
+    name: "secrets_list",
+    service: "secrets",
+    method: Method::GET,
+    base: Base::SecretsUrl,
+    path: "",
+    route: "/api/v1/secrets",
+    op: None,
+    query: &["org_name"],
+    doc: "The secrets the caller may read, without values (of one org with `org_name`).",
+};
+
+/// `POST {secrets_url}/`: Creates a secret or replaces its value (JSON `key`, base64 `value`, `org_name`).
+pub const SECRETS_ADD: Endpoint = Endpoint {
+    name: "secrets_add",
+    service: "secrets",
+    method: Method::POST,
+    base: Base::SecretsUrl,
+    path: "",
+    route: "/api/v1/secrets",
+    op: None,
+    query: &[],
+    doc: "Creates a secret or replaces its value (JSON `key`, base64 `value`, `org_name`).",
+};
+
+/// `DELETE {secrets_url}/{key}`: Removes a secret.
+pub const SECRETS_RM: Endpoint = Endpoint {
+    name: "secrets_rm",
+    service: "secrets",
+    method: Method::DELETE,
+    base: Base::SecretsUrl,
+    path: "{key}",
+    route: "/api/v1/secrets/{key}",
+    op: None,
+    query: &["org_name", "owner"],
+    doc: "Removes a secret.",
+};
+
+/// `GET {disks_url}/`: The disks the caller may read, with their usage.
+pub const DISKS_LIST: Endpoint = Endpoint {
+    name: "disks_list",
+    service: "disks",
+    method: Method::GET,
+    base: Base::DisksUrl,
+    path: "",
+    route: "/api/v1/disk",
+    op: None,
+    query: &[],
+    doc: "The disks the caller may read, with their usage.",
+};
+
+/// `POST {disks_url}/`: Creates a disk (JSON `storage`, `life_span`, `name`, `org_name`).
+pub const DISKS_CREATE: Endpoint = Endpoint {
+    name: "disks_create",
+    service: "disks",
+    method: Method::POST,
+    base: Base::DisksUrl,
+    path: "",
+    route: "/api/v1/disk",
+    op: None,
+    query: &[],
+    doc: "Creates a disk (JSON `storage`, `life_span`, `name`, `org_name`).",
+};
+
+/// `GET {disks_url}/{id_or_name}`: One disk by id, or by name among `owner`'s (default: the caller's).
+pub const DISKS_GET: Endpoint = Endpoint {
+    name: "disks_get",
+    service: "disks",
+    method: Method::GET,
+    base: Base::DisksUrl,
+    path: "{id_or_name}",
+    route: "/api/v1/disk/{id_or_name}",
+    op: None,
+    query: &["owner"],
+    doc: "One disk by id, or by name among `owner`'s (default: the caller's).",
+};
+
+/// `DELETE {disks_url}/{id_or_name}`: Removes a disk and its data.
+pub const DISKS_RM: Endpoint = Endpoint {
+    name: "disks_rm",
+    service: "disks",
+    method: Method::DELETE,
+    base: Base::DisksUrl,
+    path: "{id_or_name}",
+    route: "/api/v1/disk/{id_or_name}",
+    op: None,
+    query: &["owner"],
+    doc: "Removes a disk and its data.",
+};
+
+/// `POST {api_url}/users`: Creates a role (JSON `name`, e.g. `alice/team`).
+pub const USERS_ADD_ROLE: Endpoint = Endpoint {
+    name: "users_add_role",
+    service: "users",
+    method: Method::POST,
+    base: Base::ApiUrl,
+    path: "users",
+    route: "/api/v1/users",
+    op: None,
+    query: &[],
+    doc: "Creates a role (JSON `name`, e.g. `alice/team`).",
+};
+
+/// `DELETE {api_url}/users/{name}`: Removes a role (`/` in the name written as `:`).
+pub const USERS_REMOVE_ROLE: Endpoint = Endpoint {
+    name: "users_remove_role",
+    service: "users",
+    method: Method::DELETE,
+    base: Base::ApiUrl,
+    path: "users/{name}",
+    route: "/api/v1/users/{name}",
+    op: None,
+    query: &[],
+    doc: "Removes a role (`/` in the name written as `:`).",
+};
+
+/// `GET {api_url}/users/{name}/permissions`: The permissions of a user or role, optionally those under `uri`.
+pub const USERS_GET_ACL: Endpoint = Endpoint {
+    name: "users_get_acl",
+    service: "users",
+    method: Method::GET,
+    base: Base::ApiUrl,
+    path: "users/{name}/permissions",
+    route: "/api/v1/users/{name}/permissions",
+    op: None,
+    query: &["uri"],
+    doc: "The permissions of a user or role, optionally those under `uri`.",
+};
+
+/// `POST {api_url}/users/{name}/permissions`: Shares permissions (JSON array of `uri`, `action`) with a user or role.
+pub const USERS_SHARE: Endpoint = Endpoint {
+    name: "users_share",
+    service: "users",
+    method: Method::POST,
+    base: Base::ApiUrl,
+    path: "users/{name}/permissions",
+    route: "/api/v1/users/{name}/permissions",
+    op: None,
+    query: &[],
+    doc: "Shares permissions (JSON array of `uri`, `action`) with a user or role.",
+};
+
+/// `DELETE {api_url}/users/{name}/permissions`: Takes back what a user or role was given on exactly `uri`.
+pub const USERS_REVOKE: Endpoint = Endpoint {
+    name: "users_revoke",
+    service: "users",
+    method: Method::DELETE,
+    base: Base::ApiUrl,
+    path: "users/{name}/permissions",
+    route: "/api/v1/users/{name}/permissions",
+    op: None,
+    query: &["uri"],
+    doc: "Takes back what a user or role was given on exactly `uri`.",
+};
+
+/// `GET {api_url}/users/{name}/permissions/shared`: What others were given on resources the user manages.
+pub const USERS_GET_SHARES: Endpoint = Endpoint {
+    name: "users_get_shares",
+    service: "users",
+    method: Method::GET,
+    base: Base::ApiUrl,
+    path: "users/{name}/permissions/shared",
+    route: "/api/v1/users/{name}/permissions/shared",
+    op: None,
+    query: &["uri"],
+    doc: "What others were given on resources the user manages.",
+};
+
+/// `GET {api_url}/users/{name}/subroles`: The roles a user or role is a member of.
+pub const USERS_GET_SUBROLES: Endpoint = Endpoint {
+    name: "users_get_subroles",
+    service: "users",
+    method: Method::GET,
+    base: Base::ApiUrl,
+    path: "users/{name}/subroles",
+    route: "/api/v1/users/{name}/subroles",
+    op: None,
+    query: &[],
+    doc: "The roles a user or role is a member of.",
+};
+
+/// `GET {api_url}/service_accounts`: The caller's service accounts.
+pub const SERVICE_ACCOUNTS_LIST: Endpoint = Endpoint {
+    name: "service_accounts_list",
+    service: "service_accounts",
+    method: Method::GET,
+    base: Base::ApiUrl,
+    path: "service_accounts",
+    route: "/api/v1/service_accounts",
+    op: None,
+    query: &[],
+    doc: "The caller's service accounts.",
+};
+
+/// `POST {api_url}/service_accounts`: Creates a service account (JSON `name`, `default_cluster`); answers it with its token.
+pub const SERVICE_ACCOUNTS_CREATE: Endpoint = Endpoint {
+    name: "service_accounts_create",
+    service: "service_accounts",
+    method: Method::POST,
+    base: Base::ApiUrl,
+    path: "service_accounts",
+    route: "/api/v1/service_accounts",
+    op: None,
+    query: &[],
+    doc: "Creates a service account (JSON `name`, `default_cluster`); answers it with its token.",
+};
+
+/// `GET {api_url}/service_accounts/{id_or_name}`: One service account by id or name.
+pub const SERVICE_ACCOUNTS_GET: Endpoint = Endpoint {
+    name: "service_accounts_get",
+    service: "service_accounts",
+    method: Method::GET,
+    base: Base::ApiUrl,
+    path: "service_accounts/{id_or_name}",
+    route: "/api/v1/service_accounts/{id_or_name}",
+    op: None,
+    query: &[],
+    doc: "One service account by id or name.",
+};
+
+/// `DELETE {api_url}/service_accounts/{id_or_name}`: Removes a service account; its token stops working at once.
+pub const SERVICE_ACCOUNTS_RM: Endpoint = Endpoint {
+    name: "service_accounts_rm",
+    service: "service_accounts",
+    method: Method::DELETE,
+    base: Base::ApiUrl,
+    path: "service_accounts/{id_or_name}",
+    route: "/api/v1/service_accounts/{id_or_name}",
+    op: None,
+    query: &[],
+    doc: "Removes a service account; its token stops working at once.",
+};
+
 /// Every endpoint, in the order of the source table.
 pub static ALL: &[Endpoint] = &[
     CONFIG_GET,
@@ -572,12 +806,113 @@ pub static ALL: &[Endpoint] = &[
     STORAGE_DELETE,
     STORAGE_RENAME,
     STORAGE_DISK_USAGE,
+    SECRETS_LIST,
+    SECRETS_ADD,
+    SECRETS_RM,
+    DISKS_LIST,
+    DISKS_CREATE,
+    DISKS_GET,
+    DISKS_RM,
+    USERS_ADD_ROLE,
+    USERS_REMOVE_ROLE,
+    USERS_GET_ACL,
+    USERS_SHARE,
+    USERS_REVOKE,
+    USERS_GET_SHARES,
+    USERS_GET_SUBROLES,
+    SERVICE_ACCOUNTS_LIST,
+    SERVICE_ACCOUNTS_CREATE,
+    SERVICE_ACCOUNTS_GET,
+    SERVICE_ACCOUNTS_RM,
 ];
 
 /// The endpoint of `service` selected by the `op` query value `op`.
 pub fn by_op(service: &str, op: &str) -> Option<&'static Endpoint> {
     ALL.iter()
         .find(|e| e.service == service && e.op == Some(op))
+}
+
+/// The query parameter names the endpoints read (`OP` selects a storage
+/// operation), so clients and servers spell them from one place.
+pub mod query {
+    /// `audience`.
+    pub const AUDIENCE: &str = "audience";
+    /// `being_dropped`.
+    pub const BEING_DROPPED: &str = "being_dropped";
+    /// `client_id`.
+    pub const CLIENT_ID: &str = "client_id";
+    /// `cluster_name`.
+    pub const CLUSTER_NAME: &str = "cluster_name";
+    /// `cmd`.
+    pub const CMD: &str = "cmd";
+    /// `code`.
+    pub const CODE: &str = "code";
+    /// `code_challenge`.
+    pub const CODE_CHALLENGE: &str = "code_challenge";
+    /// `code_challenge_method`.
+    pub const CODE_CHALLENGE_METHOD: &str = "code_challenge_method";
+    /// `debug`.
+    pub const DEBUG: &str = "debug";
+    /// `destination`.
+    pub const DESTINATION: &str = "destination";
+    /// `error`.
+    pub const ERROR: &str = "error";
+    /// `error_description`.
+    pub const ERROR_DESCRIPTION: &str = "error_description";
+    /// `from_preset`.
+    pub const FROM_PRESET: &str = "from_preset";
+    /// `hostname`.
+    pub const HOSTNAME: &str = "hostname";
+    /// `limit`.
+    pub const LIMIT: &str = "limit";
+    /// `logs_removed`.
+    pub const LOGS_REMOVED: &str = "logs_removed";
+    /// `materialized`.
+    pub const MATERIALIZED: &str = "materialized";
+    /// `name`.
+    pub const NAME: &str = "name";
+    /// `op`.
+    pub const OP: &str = "op";
+    /// `org_name`.
+    pub const ORG_NAME: &str = "org_name";
+    /// `owner`.
+    pub const OWNER: &str = "owner";
+    /// `recursive`.
+    pub const RECURSIVE: &str = "recursive";
+    /// `redirect_uri`.
+    pub const REDIRECT_URI: &str = "redirect_uri";
+    /// `response_type`.
+    pub const RESPONSE_TYPE: &str = "response_type";
+    /// `returnTo`.
+    pub const RETURN_TO: &str = "returnTo";
+    /// `reverse`.
+    pub const REVERSE: &str = "reverse";
+    /// `scope`.
+    pub const SCOPE: &str = "scope";
+    /// `separator`.
+    pub const SEPARATOR: &str = "separator";
+    /// `since`.
+    pub const SINCE: &str = "since";
+    /// `state`.
+    pub const STATE: &str = "state";
+    /// `status`.
+    pub const STATUS: &str = "status";
+    /// `stderr`.
+    pub const STDERR: &str = "stderr";
+    /// `stdin`.
+    pub const STDIN: &str = "stdin";
+    /// `stdout`.
+    pub const STDOUT: &str = "stdout";
+    /// `tag`.
+    pub const TAG: &str = "tag";
+    /// `timestamps`.
+    pub const TIMESTAMPS: &str = "timestamps";
+    /// `tty`.
+    pub const TTY: &str = "tty";
+    /// `until`.
+    pub const UNTIL: &str = "until";
+    /// `uri`.
+    pub const URI: &str = "uri";
 }
 
 /// Paths of the endpoints with placeholders, filled in, relative to their base.
@@ -658,5 +993,49 @@ pub mod paths {
     /// `{*path}` of [`super::STORAGE_DISK_USAGE`].
     pub fn storage_disk_usage(path: &str) -> String {
         path.to_owned()
+    }
+    /// `{key}` of [`super::SECRETS_RM`].
+    pub fn secrets_rm(key: &str) -> String {
+        key.to_owned()
+    }
+    /// `{id_or_name}` of [`super::DISKS_GET`].
+    pub fn disks_get(id_or_name: &str) -> String {
+        id_or_name.to_owned()
+    }
+    /// `{id_or_name}` of [`super::DISKS_RM`].
+    pub fn disks_rm(id_or_name: &str) -> String {
+        id_or_name.to_owned()
+    }
+    /// `users/{name}` of [`super::USERS_REMOVE_ROLE`].
+    pub fn users_remove_role(name: &str) -> String {
+        format!("users/{name}")
+    }
+    /// `users/{name}/permissions` of [`super::USERS_GET_ACL`].
+    pub fn users_get_acl(name: &str) -> String {
+        format!("users/{name}/permissions")
+    }
+    /// `users/{name}/permissions` of [`super::USERS_SHARE`].
+    pub fn users_share(name: &str) -> String {
+        format!("users/{name}/permissions")
+    }
+    /// `users/{name}/permissions` of [`super::USERS_REVOKE`].
+    pub fn users_revoke(name: &str) -> String {
+        format!("users/{name}/permissions")
+    }
+    /// `users/{name}/permissions/shared` of [`super::USERS_GET_SHARES`].
+    pub fn users_get_shares(name: &str) -> String {
+        format!("users/{name}/permissions/shared")
+    }
+    /// `users/{name}/subroles` of [`super::USERS_GET_SUBROLES`].
+    pub fn users_get_subroles(name: &str) -> String {
+        format!("users/{name}/subroles")
+    }
+    /// `service_accounts/{id_or_name}` of [`super::SERVICE_ACCOUNTS_GET`].
+    pub fn service_accounts_get(id_or_name: &str) -> String {
+        format!("service_accounts/{id_or_name}")
+    }
+    /// `service_accounts/{id_or_name}` of [`super::SERVICE_ACCOUNTS_RM`].
+    pub fn service_accounts_rm(id_or_name: &str) -> String {
+        format!("service_accounts/{id_or_name}")
     }
 }

@@ -16,6 +16,7 @@
 //! lives in `neuro-types`.
 
 mod error;
+mod request;
 mod service_accounts;
 mod users;
 

@@ -2,14 +2,13 @@
 
 use futures::{Stream, StreamExt, TryStreamExt};
 use neuro_config::Config;
-use neuro_http::Method;
-use neuro_types::uri::join_path;
+use neuro_types::endpoints::{self, paths};
 use neuro_types::wire::{
     CreateServiceAccountRequest, CreatedServiceAccountPayload, ServiceAccountPayload,
 };
 use neuro_types::ServiceAccount;
-use url::Url;
 
+use crate::request::request;
 use crate::UsersError;
 
 /// The token of a new service account. Shown once; `Debug` hides it.
@@ -46,32 +45,29 @@ impl ServiceAccounts {
         Self { config }
     }
 
-    fn accounts_url(&self) -> Result<Url, UsersError> {
-        join_path(self.config.api_url(), "service_accounts")
-            .map_err(|e| UsersError::Model(e.into()))
-    }
-
-    fn account_url(&self, id_or_name: &str) -> Result<Url, UsersError> {
+    /// `id_or_name`, if it can be one path segment.
+    fn check(id_or_name: &str) -> Result<&str, UsersError> {
         if id_or_name.is_empty() || id_or_name.contains('/') {
             return Err(UsersError::InvalidArgument(format!(
                 "invalid service account {id_or_name:?}"
             )));
         }
-        join_path(&self.accounts_url()?, id_or_name).map_err(|e| UsersError::Model(e.into()))
+        Ok(id_or_name)
     }
 
     /// The user's service accounts. Nothing is sent until the stream is polled.
     pub fn list(&self) -> impl Stream<Item = Result<ServiceAccount, UsersError>> + Send + 'static {
         let this = self.clone();
         futures::stream::once(async move {
-            let payloads: Vec<ServiceAccountPayload> = this
-                .config
-                .transport()
-                .request(Method::GET, this.accounts_url()?)
-                .send()
-                .await?
-                .json()
-                .await?;
+            let payloads: Vec<ServiceAccountPayload> = request(
+                &this.config,
+                &endpoints::SERVICE_ACCOUNTS_LIST,
+                endpoints::SERVICE_ACCOUNTS_LIST.path,
+            )?
+            .send()
+            .await?
+            .json()
+            .await?;
             let items = payloads
                 .into_iter()
                 .map(|p| ServiceAccount::from_payload(p).map_err(UsersError::from));
@@ -94,15 +90,16 @@ impl ServiceAccounts {
                 .unwrap_or(self.config.cluster_name())
                 .to_owned(),
         };
-        let payload: CreatedServiceAccountPayload = self
-            .config
-            .transport()
-            .request(Method::POST, self.accounts_url()?)
-            .json(&body)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let payload: CreatedServiceAccountPayload = request(
+            &self.config,
+            &endpoints::SERVICE_ACCOUNTS_CREATE,
+            endpoints::SERVICE_ACCOUNTS_CREATE.path,
+        )?
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
         Ok((
             ServiceAccount::from_payload(payload.account)?,
             ServiceAccountToken(payload.token),
@@ -111,24 +108,27 @@ impl ServiceAccounts {
 
     /// The account with this id or name.
     pub async fn get(&self, id_or_name: &str) -> Result<ServiceAccount, UsersError> {
-        let payload: ServiceAccountPayload = self
-            .config
-            .transport()
-            .request(Method::GET, self.account_url(id_or_name)?)
-            .send()
-            .await?
-            .json()
-            .await?;
+        let payload: ServiceAccountPayload = request(
+            &self.config,
+            &endpoints::SERVICE_ACCOUNTS_GET,
+            &paths::service_accounts_get(Self::check(id_or_name)?),
+        )?
+        .send()
+        .await?
+        .json()
+        .await?;
         Ok(ServiceAccount::from_payload(payload)?)
     }
 
     /// Removes the account; its token stops working at once.
     pub async fn rm(&self, id_or_name: &str) -> Result<(), UsersError> {
-        self.config
-            .transport()
-            .request(Method::DELETE, self.account_url(id_or_name)?)
-            .send()
-            .await?;
+        request(
+            &self.config,
+            &endpoints::SERVICE_ACCOUNTS_RM,
+            &paths::service_accounts_rm(Self::check(id_or_name)?),
+        )?
+        .send()
+        .await?;
         Ok(())
     }
 }

@@ -1,13 +1,14 @@
 //! [`Users`]: permissions, shares and roles.
 
 use neuro_config::Config;
-use neuro_http::Method;
-use neuro_types::uri::join_path;
+use neuro_http::RequestBuilder;
+use neuro_types::endpoints::{self, paths, query, Endpoint};
 use neuro_types::wire::{AddRoleRequest, PermissionPayload, SharePayload, SubrolesPayload};
 use neuro_types::{Permission, Share};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::request::request;
 use crate::UsersError;
 
 /// Narrows [`Users::get_acl`] and [`Users::get_shares`] to one scheme or one
@@ -62,34 +63,33 @@ impl Users {
         Self { config }
     }
 
-    /// `api_url/users/<name>` with `/` written as `:`; a name with `:` is refused.
-    fn user_url(&self, name: &str) -> Result<Url, UsersError> {
+    /// A request for `endpoint` on the user or role `name` (its path made by
+    /// `path` from the name with `/` written as `:`); a name with `:` is refused.
+    fn on_user(
+        &self,
+        endpoint: &Endpoint,
+        path: fn(&str) -> String,
+        name: &str,
+    ) -> Result<RequestBuilder, UsersError> {
         if name.is_empty() || name.contains(':') {
             return Err(UsersError::InvalidArgument(format!(
                 "Invalid name: {name:?}"
             )));
         }
-        let base = join_path(self.config.api_url(), "users").map_err(model)?;
-        join_path(&base, &name.replace('/', ":")).map_err(model)
+        request(&self.config, endpoint, &path(&name.replace('/', ":")))
     }
 
-    fn user_sub_url(&self, name: &str, path: &str) -> Result<Url, UsersError> {
-        join_path(&self.user_url(name)?, path).map_err(model)
-    }
-
-    /// `GET users/<user>/<path>[?uri=<filter>]`, a JSON array.
+    /// `GET` of `endpoint` on `user`, `?uri=<filter>`: a JSON array.
     async fn filtered<P: DeserializeOwned>(
         &self,
+        endpoint: &Endpoint,
+        path: fn(&str) -> String,
         user: &str,
-        path: &str,
         filter: &AclFilter,
     ) -> Result<Vec<P>, UsersError> {
-        let mut request = self
-            .config
-            .transport()
-            .request(Method::GET, self.user_sub_url(user, path)?);
+        let mut request = self.on_user(endpoint, path, user)?;
         if let Some(uri) = filter.query() {
-            request = request.query("uri", uri);
+            request = request.query(query::URI, uri);
         }
         Ok(request.send().await?.json().await?)
     }
@@ -100,7 +100,14 @@ impl Users {
         user: &str,
         filter: &AclFilter,
     ) -> Result<Vec<Permission>, UsersError> {
-        let payloads: Vec<PermissionPayload> = self.filtered(user, "permissions", filter).await?;
+        let payloads: Vec<PermissionPayload> = self
+            .filtered(
+                &endpoints::USERS_GET_ACL,
+                paths::users_get_acl,
+                user,
+                filter,
+            )
+            .await?;
         payloads
             .iter()
             .map(|p| Permission::from_payload(p).map_err(UsersError::from))
@@ -113,7 +120,14 @@ impl Users {
         user: &str,
         filter: &AclFilter,
     ) -> Result<Vec<Share>, UsersError> {
-        let payloads: Vec<SharePayload> = self.filtered(user, "permissions/shared", filter).await?;
+        let payloads: Vec<SharePayload> = self
+            .filtered(
+                &endpoints::USERS_GET_SHARES,
+                paths::users_get_shares,
+                user,
+                filter,
+            )
+            .await?;
         payloads
             .iter()
             .map(|p| Share::from_payload(p).map_err(UsersError::from))
@@ -123,9 +137,11 @@ impl Users {
     /// The roles `user` is a member of (full names with `/`).
     pub async fn get_subroles(&self, user: &str) -> Result<Vec<String>, UsersError> {
         let payload: SubrolesPayload = self
-            .config
-            .transport()
-            .request(Method::GET, self.user_sub_url(user, "subroles")?)
+            .on_user(
+                &endpoints::USERS_GET_SUBROLES,
+                paths::users_get_subroles,
+                user,
+            )?
             .send()
             .await?
             .json()
@@ -141,9 +157,7 @@ impl Users {
         permission: &Permission,
     ) -> Result<Permission, UsersError> {
         let response = self
-            .config
-            .transport()
-            .request(Method::POST, self.user_sub_url(user, "permissions")?)
+            .on_user(&endpoints::USERS_SHARE, paths::users_share, user)?
             .json(&[permission.to_payload()])
             .send()
             .await?;
@@ -158,10 +172,8 @@ impl Users {
     /// Takes back what `user` was given on exactly `uri`.
     pub async fn revoke(&self, user: &str, uri: &Url) -> Result<(), UsersError> {
         let response = self
-            .config
-            .transport()
-            .request(Method::DELETE, self.user_sub_url(user, "permissions")?)
-            .query("uri", uri.to_string())
+            .on_user(&endpoints::USERS_REVOKE, paths::users_revoke, user)?
+            .query(query::URI, uri.to_string())
             .send()
             .await?;
         expect_status(response.status().as_u16(), 204)
@@ -169,25 +181,27 @@ impl Users {
 
     /// Creates the role `role_name` (e.g. `alice/team`).
     pub async fn add(&self, role_name: &str) -> Result<(), UsersError> {
-        let url = join_path(self.config.api_url(), "users").map_err(model)?;
-        let response = self
-            .config
-            .transport()
-            .request(Method::POST, url)
-            .json(&AddRoleRequest {
-                name: role_name.to_owned(),
-            })
-            .send()
-            .await?;
+        let response = request(
+            &self.config,
+            &endpoints::USERS_ADD_ROLE,
+            endpoints::USERS_ADD_ROLE.path,
+        )?
+        .json(&AddRoleRequest {
+            name: role_name.to_owned(),
+        })
+        .send()
+        .await?;
         expect_status(response.status().as_u16(), 201)
     }
 
     /// Removes the role `role_name`.
     pub async fn remove(&self, role_name: &str) -> Result<(), UsersError> {
         let response = self
-            .config
-            .transport()
-            .request(Method::DELETE, self.user_url(role_name)?)
+            .on_user(
+                &endpoints::USERS_REMOVE_ROLE,
+                paths::users_remove_role,
+                role_name,
+            )?
             .send()
             .await?;
         expect_status(response.status().as_u16(), 204)
@@ -200,10 +214,6 @@ fn expect_status(got: u16, want: u16) -> Result<(), UsersError> {
     } else {
         Err(UsersError::UnexpectedStatus(got))
     }
-}
-
-fn model(e: neuro_types::uri::UriError) -> UsersError {
-    UsersError::Model(e.into())
 }
 
 #[cfg(test)]

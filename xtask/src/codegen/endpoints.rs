@@ -126,8 +126,12 @@ impl Table {
                 bail!("{what}: the path is relative to the base, without leading or trailing /");
             }
             params(&ep.path).with_context(|| what.clone())?;
-            if ep.query.iter().any(|q| q.is_empty()) {
-                bail!("{what}: empty query parameter name");
+            if ep.query.iter().any(|q| {
+                q.is_empty()
+                    || !q.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    || !q.starts_with(|c: char| c.is_ascii_lowercase())
+            }) {
+                bail!("{what}: a query parameter name must be an identifier (`tag`, `returnTo`)");
             }
         }
         for (key, base) in &table.bases {
@@ -360,6 +364,26 @@ impl Table {
         w(&mut r, "");
         w(
             &mut r,
+            "/// The query parameter names the endpoints read (`OP` selects a storage",
+        );
+        w(
+            &mut r,
+            "/// operation), so clients and servers spell them from one place.",
+        );
+        w(&mut r, "pub mod query {");
+        let mut keys: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+        keys.insert("op");
+        for ep in &self.endpoints {
+            keys.extend(ep.query.iter().map(String::as_str));
+        }
+        for key in keys {
+            let _ = writeln!(r, "/// `{key}`.");
+            let _ = writeln!(r, "pub const {}: &str = {key:?};", const_name(key));
+        }
+        w(&mut r, "}");
+        w(&mut r, "");
+        w(
+            &mut r,
             "/// Paths of the endpoints with placeholders, filled in, relative to their base.",
         );
         w(
@@ -488,6 +512,18 @@ fn w(out: &mut String, line: &str) {
     out.push('\n');
 }
 
+/// The constant naming query parameter `key`: `returnTo` is `RETURN_TO`.
+fn const_name(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 2);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+        }
+        out.push(c.to_ascii_uppercase());
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -538,6 +574,9 @@ mod tests {
         let rust = table.rust().unwrap();
         for ep in &table.endpoints {
             assert!(rust.contains(&format!("pub const {}: Endpoint", ep.name.to_uppercase())));
+            for key in &ep.query {
+                assert!(rust.contains(&format!("pub const {}: &str = {key:?};", const_name(key))));
+            }
         }
         assert!(rust.contains("pub fn jobs_get(id: &str) -> String { format!(\"jobs/{id}\") }"));
         assert!(table

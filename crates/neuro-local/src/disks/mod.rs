@@ -20,12 +20,13 @@ pub mod volume;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::app::EndpointRoutes as _;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use http::StatusCode;
+use neuro_types::endpoints;
 use neuro_types::permission::Action;
 use neuro_types::wire::serde_util::iso8601;
 use neuro_types::wire::{CreateDiskRequest, DiskPayload};
@@ -95,11 +96,13 @@ impl Status {
     }
 }
 
-/// The routes, to be nested at `/api/v1/disk`.
+/// The routes of `/api/v1/disk`, from the generated endpoint table.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(list).post(create))
-        .route("/{id_or_name}", get(get_one).delete(remove))
+        .endpoint(&endpoints::DISKS_LIST, list)
+        .endpoint(&endpoints::DISKS_CREATE, create)
+        .endpoint(&endpoints::DISKS_GET, get_one)
+        .endpoint(&endpoints::DISKS_RM, remove)
 }
 
 /// A disk as stored.
@@ -409,7 +412,7 @@ async fn get_one(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     reap(&state.db, &state.settings).await?;
-    let owner = crate::query::param(query.as_deref(), "owner");
+    let owner = crate::query::param(query.as_deref(), endpoints::query::OWNER);
     let row = find(&state, &user, &id_or_name, owner, Action::Read).await?;
     let mut answer = payloads(&state.settings, vec![row]).await?;
     Ok(json_response(StatusCode::OK, &answer.pop()))
@@ -422,7 +425,7 @@ async fn remove(
     UrlPath(id_or_name): UrlPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let owner = crate::query::param(query.as_deref(), "owner");
+    let owner = crate::query::param(query.as_deref(), endpoints::query::OWNER);
     let row = find(&state, &user, &id_or_name, owner, Action::Write).await?;
     delete_disk(&state.db, &state.settings, &row).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -6,6 +6,7 @@
 //! `being_dropped` and `logs_removed` as `True`/`False`. Unknown parameters are
 //! ignored, as on the platform.
 
+use neuro_types::endpoints::query;
 use neuro_types::jobs::JobStatus;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -59,18 +60,18 @@ impl ListQuery {
             let value = value.into_owned();
             let f = &mut query.filter;
             match key.as_ref() {
-                "status" => f.statuses.push(
+                query::STATUS => f.statuses.push(
                     JobStatus::parse_known(&value)
                         .map_err(|_| format!("'{value}' is not a valid JobStatus"))?,
                 ),
-                "name" if !value.is_empty() => f.name = Some(value),
-                "owner" => f.owners.push(value),
-                "tag" => f.tags.push(value),
-                "cluster_name" => f.clusters.push(value),
-                "since" => f.since_us = Some(parse_time("since", &value)?),
-                "until" => f.until_us = Some(parse_time("until", &value)?),
-                "reverse" => query.reverse = parse_bool("reverse", &value)?,
-                "limit" => {
+                query::NAME if !value.is_empty() => f.name = Some(value),
+                query::OWNER => f.owners.push(value),
+                query::TAG => f.tags.push(value),
+                query::CLUSTER_NAME => f.clusters.push(value),
+                query::SINCE => f.since_us = Some(parse_time("since", &value)?),
+                query::UNTIL => f.until_us = Some(parse_time("until", &value)?),
+                query::REVERSE => query.reverse = parse_bool("reverse", &value)?,
+                query::LIMIT => {
                     let limit: i64 = value.trim().parse().map_err(|_| {
                         format!("invalid literal for int() with base 10: '{value}'")
                     })?;
@@ -79,9 +80,11 @@ impl ListQuery {
                     }
                     query.limit = u64::try_from(limit).ok();
                 }
-                "materialized" => f.materialized = Some(parse_bool("materialized", &value)?),
-                "being_dropped" => f.being_dropped = Some(parse_bool("being_dropped", &value)?),
-                "logs_removed" => f.logs_removed = Some(parse_bool("logs_removed", &value)?),
+                query::MATERIALIZED => f.materialized = Some(parse_bool("materialized", &value)?),
+                query::BEING_DROPPED => {
+                    f.being_dropped = Some(parse_bool("being_dropped", &value)?)
+                }
+                query::LOGS_REMOVED => f.logs_removed = Some(parse_bool("logs_removed", &value)?),
                 _ => {}
             }
         }

@@ -2,12 +2,13 @@
 //! shares, sub-roles, and role creation and removal. A user or role name in the
 //! path has its `/` written as `:` (`alice:team`).
 
+use crate::app::EndpointRoutes as _;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::Router;
 use http::StatusCode;
+use neuro_types::endpoints;
 use neuro_types::permission::Action;
 use neuro_types::wire::{AddRoleRequest, PermissionPayload, SharePayload, SubrolesPayload};
 
@@ -17,17 +18,16 @@ use crate::auth::AuthUser;
 use crate::error::{json_response, ApiError};
 use crate::state::AppState;
 
-/// The routes, to be nested at `/api/v1/users`.
+/// The routes of `/api/v1/users`, from the generated endpoint table.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", post(add_role))
-        .route("/{name}", delete(remove_role))
-        .route(
-            "/{name}/permissions",
-            get(get_acl).post(share).delete(revoke),
-        )
-        .route("/{name}/permissions/shared", get(get_shares))
-        .route("/{name}/subroles", get(get_subroles))
+        .endpoint(&endpoints::USERS_ADD_ROLE, add_role)
+        .endpoint(&endpoints::USERS_REMOVE_ROLE, remove_role)
+        .endpoint(&endpoints::USERS_GET_ACL, get_acl)
+        .endpoint(&endpoints::USERS_SHARE, share)
+        .endpoint(&endpoints::USERS_REVOKE, revoke)
+        .endpoint(&endpoints::USERS_GET_SHARES, get_shares)
+        .endpoint(&endpoints::USERS_GET_SUBROLES, get_subroles)
 }
 
 /// `alice:team` in a path is the role `alice/team`.
@@ -71,7 +71,7 @@ async fn ensure_exists(state: &AppState, name: &str) -> Result<(), ApiError> {
 
 /// The `uri` query filter: a full URI or a bare scheme (`storage:`).
 fn uri_filter(query: Option<&str>) -> Result<Option<ResourcePath>, ApiError> {
-    let Some(text) = crate::query::param(query, "uri") else {
+    let Some(text) = crate::query::param(query, endpoints::query::URI) else {
         return Ok(None);
     };
     ResourcePath::parse(&text)

@@ -9,13 +9,14 @@ pub mod cipher;
 
 use std::collections::BTreeMap;
 
+use crate::app::EndpointRoutes as _;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
 use axum::Router;
 use base64::Engine as _;
 use http::StatusCode;
+use neuro_types::endpoints;
 use neuro_types::permission::Action;
 use neuro_types::wire::{AddSecretRequest, SecretPayload};
 use rusqlite::{params, Connection, OptionalExtension as _};
@@ -46,11 +47,12 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-/// The routes, to be nested at `/api/v1/secrets`.
+/// The routes of `/api/v1/secrets`, from the generated endpoint table.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(list).post(add))
-        .route("/{key}", delete(remove))
+        .endpoint(&endpoints::SECRETS_LIST, list)
+        .endpoint(&endpoints::SECRETS_ADD, add)
+        .endpoint(&endpoints::SECRETS_RM, remove)
 }
 
 /// Whether `key` matches the service's pattern `\A(?!\.\Z|\.\.)[a-zA-Z0-9_\-.]+\Z`.
@@ -80,7 +82,8 @@ async fn list(
     user: AuthUser,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let org = crate::query::param(query.as_deref(), "org_name").filter(|o| !o.is_empty());
+    let org =
+        crate::query::param(query.as_deref(), endpoints::query::ORG_NAME).filter(|o| !o.is_empty());
     let cluster = state.settings.cluster_name.clone();
     let view = load_view(&state.db, &user.name, &cluster).await?;
     let rows = state
@@ -164,7 +167,8 @@ async fn remove(
     Path(key): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let owner = crate::query::param(query.as_deref(), "owner").unwrap_or_else(|| user.name.clone());
+    let owner = crate::query::param(query.as_deref(), endpoints::query::OWNER)
+        .unwrap_or_else(|| user.name.clone());
     let cluster = state.settings.cluster_name.clone();
     load_view(&state.db, &user.name, &cluster)
         .await?

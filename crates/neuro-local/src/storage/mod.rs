@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use http::{HeaderMap, Method, Uri};
-use neuro_types::endpoints::{self, Base, Endpoint};
+use neuro_types::endpoints::{self, query, Base, Endpoint};
 use neuro_types::permission::Action;
 
 pub use error::StorageError;
@@ -153,9 +153,9 @@ impl Query {
         let mut q = Query::default();
         for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             let slot = match &*key {
-                "op" => &mut q.op,
-                "recursive" => &mut q.recursive,
-                "destination" => &mut q.destination,
+                query::OP => &mut q.op,
+                query::RECURSIVE => &mut q.recursive,
+                query::DESTINATION => &mut q.destination,
                 _ => continue,
             };
             slot.get_or_insert_with(|| value.into_owned());
