@@ -12,8 +12,8 @@
 //!   device auto-cleared on unmount) at `{data_dir}/disks/<id>` while the
 //!   platform runs. Jobs bind-mount that directory as before, so their writes go
 //!   through the kernel's ext4 and stop at the capacity with `ENOSPC`. The
-//!   images are mounted when the platform starts ([`restore`]) and unmounted
-//!   when it stops ([`release_all`]).
+//!   images are mounted when the platform starts ([`restore`](super::restore)) and unmounted
+//!   when it stops ([`release_all`](super::release_all)).
 //! - [`Backing::Directory`] otherwise (not root, inside a container without
 //!   `CAP_SYS_ADMIN`, no loop devices, or `NEURO_LOCAL_DISK_IMAGES=0`): the disk
 //!   is a plain directory and the capacity is advertised but not enforced. The
