@@ -29,11 +29,7 @@ TRANSCRIPTS = Path(
 
 # Services neuro-local does not serve yet, by transcript file prefix. Remove the
 # entry when the service lands (its entries then XPASS, which fails the suite).
-# The registry transcript starts from a pushed `alice/hello:v1`: its service's
-# helper adds that to `Replayer.prepare` when the registry lands.
-NOT_SERVED: Dict[str, str] = {
-    "registry-api": "the image registry is not served by neuro-local yet (issue 10)",
-}
+NOT_SERVED: Dict[str, str] = {}
 
 # Single entries where neuro-local knowingly answers differently, by
 # (service, entry name) -> reason; strict xfails like NOT_SERVED. Empty: every
@@ -184,6 +180,9 @@ class Replayer:
                     user,
                 )
                 assert answer.status == 201, answer.body
+        elif service == "registry-api":
+            # The recording starts from a pushed `alice/hello:v1`.
+            push_image(self, "alice", "alice/hello", "v1")
         elif service == "secrets-api":
             # `list` shows a secret made before the recording.
             body = json.dumps({"key": "alicekey", "value": "dg=="}).encode()
@@ -194,6 +193,68 @@ class Replayer:
                 body,
                 "alice",
             )
+
+
+def push_image(replayer: "Replayer", user: str, repo: str, tag: str) -> str:
+    """Pushes a one-layer image to `repo:tag` (`alice/...`, the user replaced
+    as in every recorded path) through the registry API as `user` (monolithic
+    blob uploads, then a Docker v2 manifest); its digest."""
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+
+    layer_tar = io.BytesIO()
+    with tarfile.open(fileobj=layer_tar, mode="w") as tar:
+        data = b"hello\n"
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    layer = gzip.compress(layer_tar.getvalue(), mtime=0)
+    diff_id = "sha256:" + hashlib.sha256(layer_tar.getvalue()).hexdigest()
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["cat", "/hello.txt"]},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        }
+    ).encode()
+    descriptors = []
+    for blob, media_type in (
+        (config, "application/vnd.docker.container.image.v1+json"),
+        (layer, "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+    ):
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        answer = replayer.send(
+            "POST",
+            f"/v2/{repo}/blobs/uploads/?digest={digest}",
+            {"Content-Type": "application/octet-stream"},
+            blob,
+            user,
+            basic=True,
+        )
+        assert answer.status == 201, (answer.status, answer.body)
+        descriptors.append({"mediaType": media_type, "size": len(blob), "digest": digest})
+    manifest_type = "application/vnd.docker.distribution.manifest.v2+json"
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": manifest_type,
+            "config": descriptors[0],
+            "layers": descriptors[1:],
+        }
+    ).encode()
+    answer = replayer.send(
+        "PUT",
+        f"/v2/{repo}/manifests/{tag}",
+        {"Content-Type": manifest_type},
+        manifest,
+        user,
+        basic=True,
+    )
+    assert answer.status == 201, (answer.status, answer.body)
+    return answer.headers["Docker-Content-Digest"]
 
 
 def _auth_of(req: Dict[str, Any]) -> Tuple[Optional[str], bool]:
@@ -285,6 +346,9 @@ def _norm_type(value: Optional[str]) -> Optional[str]:
 
 def _body_problems(content_type: Optional[str], recorded: str, ours: bytes) -> List[str]:
     media = (content_type or "").split(";")[0].strip().lower()
+    if recorded == "":
+        # No body (a HEAD answer), whatever its type says.
+        return [] if ours == b"" else [f"body {ours[:200]!r}, recorded none"]
     if media == "application/json" or media.endswith("+json"):
         try:
             ours_json = json.loads(ours)

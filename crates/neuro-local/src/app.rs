@@ -26,6 +26,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::secrets::router())
         .merge(crate::disks::router())
         .merge(crate::service_accounts::router())
+        .merge(crate::registry::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

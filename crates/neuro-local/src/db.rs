@@ -48,6 +48,7 @@ impl Db {
         crate::secrets::migrate(&conn).context("secrets migration failed")?;
         crate::disks::migrate(&conn).context("disks migration failed")?;
         crate::service_accounts::migrate(&conn).context("service accounts migration failed")?;
+        crate::registry::migrate(&conn).context("registry migration failed")?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })

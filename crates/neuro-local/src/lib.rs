@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod permissions;
 pub mod platform;
 pub mod query;
+pub mod registry;
 pub mod secrets;
 pub mod service_accounts;
 pub mod settings;

@@ -96,6 +96,7 @@ pub struct LocalPlatformBuilder {
     access_token_ttl: Duration,
     orgs: Vec<Option<String>>,
     extra_clusters: Vec<ClusterSpec>,
+    external_registry: Option<Url>,
 }
 
 impl Default for LocalPlatformBuilder {
@@ -110,6 +111,7 @@ impl Default for LocalPlatformBuilder {
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             orgs: vec![None],
             extra_clusters: Vec::new(),
+            external_registry: None,
         }
     }
 }
@@ -180,6 +182,14 @@ impl LocalPlatformBuilder {
         self
     }
 
+    /// Advertises `url` as the cluster's `registry_url` in `/config` instead of
+    /// the built-in registry (e.g. a Docker registry run beside it). Jobs still
+    /// run in their image's root file system only for images of the built-in one.
+    pub fn external_registry(mut self, url: impl Into<Option<Url>>) -> Self {
+        self.external_registry = url.into();
+        self
+    }
+
     /// Prepares the data directory, opens the state, binds the address and
     /// starts serving.
     pub async fn start(self) -> Result<RunningPlatform, PlatformError> {
@@ -211,6 +221,7 @@ impl LocalPlatformBuilder {
             settings.orgs = self.orgs.clone();
         }
         settings.extra_clusters = self.extra_clusters.clone();
+        settings.external_registry = self.external_registry.clone();
         let settings = Arc::new(settings);
         let storage_dir = settings.storage_dir();
         std::fs::create_dir_all(&storage_dir).map_err(|source| PlatformError::DataDir {

@@ -35,6 +35,9 @@ pub struct Settings {
     pub oauth_user: Option<String>,
     /// `expires_in` of the access tokens the OAuth token endpoint issues.
     pub access_token_ttl: std::time::Duration,
+    /// A registry advertised in `/config` instead of the built-in one (jobs
+    /// still run only images of the built-in registry in their root file system).
+    pub external_registry: Option<Url>,
 }
 
 /// Name and orgs of an extra cluster listed in `/config`.
@@ -65,6 +68,7 @@ impl Settings {
             extra_clusters: Vec::new(),
             oauth_user: None,
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            external_registry: None,
         }
     }
 
@@ -83,8 +87,16 @@ impl Settings {
         self.url(Base::MonitoringUrl)
     }
 
-    /// `{base}/`: the registry v2 API lives at `/v2/`.
+    /// `{base}/`: the registry v2 API lives at `/v2/`; or the external
+    /// registry advertised instead.
     pub fn registry_url(&self) -> Url {
+        self.external_registry
+            .clone()
+            .unwrap_or_else(|| self.own_registry_url())
+    }
+
+    /// `{base}/`: the built-in registry, whatever `/config` advertises.
+    pub fn own_registry_url(&self) -> Url {
         self.url(Base::RegistryUrl)
     }
 

@@ -10,6 +10,7 @@ use neuro_config::user_config::UserConfig;
 use neuro_config::{Config, ConfigFactory};
 use neuro_disks::Disks;
 use neuro_http::TransportOptions;
+use neuro_images::Images;
 use neuro_jobs::Jobs;
 use neuro_secrets::Secrets;
 use neuro_storage::Storage;
@@ -30,6 +31,7 @@ pub struct Client {
     disks: Disks,
     users: Users,
     service_accounts: ServiceAccounts,
+    images: Images,
 }
 
 impl Client {
@@ -42,6 +44,7 @@ impl Client {
             disks: Disks::new(config.clone()),
             users: Users::new(config.clone()),
             service_accounts: ServiceAccounts::new(config.clone()),
+            images: Images::new(config.clone()),
             config,
         }
     }
@@ -113,6 +116,11 @@ impl Client {
     /// The ServiceAccounts API.
     pub fn service_accounts(&self) -> &ServiceAccounts {
         &self.service_accounts
+    }
+
+    /// The Images API: the registry, and push/pull through a Docker engine.
+    pub fn images(&self) -> &Images {
+        &self.images
     }
 }
 

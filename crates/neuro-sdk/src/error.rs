@@ -26,6 +26,9 @@ pub enum Error {
     /// A request failed at the transport or API level.
     #[error(transparent)]
     Http(#[from] neuro_http::Error),
+    /// An images (registry or Docker engine) operation failed.
+    #[error(transparent)]
+    Images(#[from] neuro_images::ImagesError),
 }
 
 impl Error {
@@ -38,6 +41,7 @@ impl Error {
             Self::Disks(e) => e.is_not_found(),
             Self::Users(e) => e.is_not_found(),
             Self::Http(e) => e.is_not_found(),
+            Self::Images(e) => e.is_not_found(),
             Self::Config(_) => false,
         }
     }
@@ -65,6 +69,7 @@ impl Error {
             Self::Users(neuro_users::UsersError::Http(e)) => e,
             Self::Config(neuro_config::ConfigError::Http(e)) => e,
             Self::Http(e) => e,
+            Self::Images(neuro_images::ImagesError::Http(e)) => e,
             _ => return None,
         };
         Some(http)

@@ -777,6 +777,110 @@ pub const SERVICE_ACCOUNTS_RM: Endpoint = Endpoint {
     doc: "Removes a service account; its token stops working at once.",
 };
 
+/// `GET {registry_url}/v2`: Version check (`/v2/`): `200 {}` for a valid login, a `Basic` challenge otherwise.
+pub const REGISTRY_BASE: Endpoint = Endpoint {
+    name: "registry_base",
+    service: "registry",
+    method: Method::GET,
+    base: Base::RegistryUrl,
+    path: "v2",
+    route: "/v2",
+    op: None,
+    query: &[],
+    doc: "Version check (`/v2/`): `200 {}` for a valid login, a `Basic` challenge otherwise.",
+};
+
+/// `GET {registry_url}/v2/_catalog`: The repositories the caller may read, paged with `n`, `last` and a `Link` header.
+pub const REGISTRY_CATALOG: Endpoint = Endpoint {
+    name: "registry_catalog",
+    service: "registry",
+    method: Method::GET,
+    base: Base::RegistryUrl,
+    path: "v2/_catalog",
+    route: "/v2/_catalog",
+    op: None,
+    query: &["n", "last"],
+    doc: "The repositories the caller may read, paged with `n`, `last` and a `Link` header.",
+};
+
+/// `GET {registry_url}/v2/{*path}`: `<repo>/tags/list` (paged), `<repo>/manifests/<tag or digest>`, `<repo>/blobs/<digest>`, `<repo>/blobs/uploads/<id>` (upload status).
+pub const REGISTRY_GET: Endpoint = Endpoint {
+name: "registry_get",
+service: "registry",
+method: Method::GET,
+base: Base::RegistryUrl,
+path: "v2/{*path}",
+route: "/v2/{*path}",
+op: None,
+query: &["n", "last"],
+doc: "`<repo>/tags/list` (paged), `<repo>/manifests/<tag or digest>`, `<repo>/blobs/<digest>`, `<repo>/blobs/uploads/<id>` (upload status).",
+};
+
+/// `HEAD {registry_url}/v2/{*path}`: Whether a manifest or blob exists: its `Docker-Content-Digest`, type and length.
+pub const REGISTRY_HEAD: Endpoint = Endpoint {
+    name: "registry_head",
+    service: "registry",
+    method: Method::HEAD,
+    base: Base::RegistryUrl,
+    path: "v2/{*path}",
+    route: "/v2/{*path}",
+    op: None,
+    query: &[],
+    doc: "Whether a manifest or blob exists: its `Docker-Content-Digest`, type and length.",
+};
+
+/// `POST {registry_url}/v2/{*path}`: `<repo>/blobs/uploads/`: starts an upload, or uploads a blob at once (`digest`), or mounts one from another repository (`mount`, `from`).
+pub const REGISTRY_POST: Endpoint = Endpoint {
+name: "registry_post",
+service: "registry",
+method: Method::POST,
+base: Base::RegistryUrl,
+path: "v2/{*path}",
+route: "/v2/{*path}",
+op: None,
+query: &["digest", "mount", "from"],
+doc: "`<repo>/blobs/uploads/`: starts an upload, or uploads a blob at once (`digest`), or mounts one from another repository (`mount`, `from`).",
+};
+
+/// `PATCH {registry_url}/v2/{*path}`: `<repo>/blobs/uploads/<id>`: appends a chunk (`Content-Range` checked).
+pub const REGISTRY_PATCH: Endpoint = Endpoint {
+    name: "registry_patch",
+    service: "registry",
+    method: Method::PATCH,
+    base: Base::RegistryUrl,
+    path: "v2/{*path}",
+    route: "/v2/{*path}",
+    op: None,
+    query: &[],
+    doc: "`<repo>/blobs/uploads/<id>`: appends a chunk (`Content-Range` checked).",
+};
+
+/// `PUT {registry_url}/v2/{*path}`: `<repo>/blobs/uploads/<id>?digest=`: completes an upload (digest verified); `<repo>/manifests/<reference>`: stores a manifest.
+pub const REGISTRY_PUT: Endpoint = Endpoint {
+name: "registry_put",
+service: "registry",
+method: Method::PUT,
+base: Base::RegistryUrl,
+path: "v2/{*path}",
+route: "/v2/{*path}",
+op: None,
+query: &["digest"],
+doc: "`<repo>/blobs/uploads/<id>?digest=`: completes an upload (digest verified); `<repo>/manifests/<reference>`: stores a manifest.",
+};
+
+/// `DELETE {registry_url}/v2/{*path}`: `<repo>/manifests/<digest>`: deletes a manifest and its tags; `<repo>/blobs/uploads/<id>`: cancels an upload.
+pub const REGISTRY_DELETE: Endpoint = Endpoint {
+name: "registry_delete",
+service: "registry",
+method: Method::DELETE,
+base: Base::RegistryUrl,
+path: "v2/{*path}",
+route: "/v2/{*path}",
+op: None,
+query: &[],
+doc: "`<repo>/manifests/<digest>`: deletes a manifest and its tags; `<repo>/blobs/uploads/<id>`: cancels an upload.",
+};
+
 /// Every endpoint, in the order of the source table.
 pub static ALL: &[Endpoint] = &[
     CONFIG_GET,
@@ -824,6 +928,14 @@ pub static ALL: &[Endpoint] = &[
     SERVICE_ACCOUNTS_CREATE,
     SERVICE_ACCOUNTS_GET,
     SERVICE_ACCOUNTS_RM,
+    REGISTRY_BASE,
+    REGISTRY_CATALOG,
+    REGISTRY_GET,
+    REGISTRY_HEAD,
+    REGISTRY_POST,
+    REGISTRY_PATCH,
+    REGISTRY_PUT,
+    REGISTRY_DELETE,
 ];
 
 /// The endpoint of `service` selected by the `op` query value `op`.
@@ -855,20 +967,30 @@ pub mod query {
     pub const DEBUG: &str = "debug";
     /// `destination`.
     pub const DESTINATION: &str = "destination";
+    /// `digest`.
+    pub const DIGEST: &str = "digest";
     /// `error`.
     pub const ERROR: &str = "error";
     /// `error_description`.
     pub const ERROR_DESCRIPTION: &str = "error_description";
+    /// `from`.
+    pub const FROM: &str = "from";
     /// `from_preset`.
     pub const FROM_PRESET: &str = "from_preset";
     /// `hostname`.
     pub const HOSTNAME: &str = "hostname";
+    /// `last`.
+    pub const LAST: &str = "last";
     /// `limit`.
     pub const LIMIT: &str = "limit";
     /// `logs_removed`.
     pub const LOGS_REMOVED: &str = "logs_removed";
     /// `materialized`.
     pub const MATERIALIZED: &str = "materialized";
+    /// `mount`.
+    pub const MOUNT: &str = "mount";
+    /// `n`.
+    pub const N: &str = "n";
     /// `name`.
     pub const NAME: &str = "name";
     /// `op`.
@@ -1037,5 +1159,29 @@ pub mod paths {
     /// `service_accounts/{id_or_name}` of [`super::SERVICE_ACCOUNTS_RM`].
     pub fn service_accounts_rm(id_or_name: &str) -> String {
         format!("service_accounts/{id_or_name}")
+    }
+    /// `v2/{*path}` of [`super::REGISTRY_GET`].
+    pub fn registry_get(path: &str) -> String {
+        format!("v2/{path}")
+    }
+    /// `v2/{*path}` of [`super::REGISTRY_HEAD`].
+    pub fn registry_head(path: &str) -> String {
+        format!("v2/{path}")
+    }
+    /// `v2/{*path}` of [`super::REGISTRY_POST`].
+    pub fn registry_post(path: &str) -> String {
+        format!("v2/{path}")
+    }
+    /// `v2/{*path}` of [`super::REGISTRY_PATCH`].
+    pub fn registry_patch(path: &str) -> String {
+        format!("v2/{path}")
+    }
+    /// `v2/{*path}` of [`super::REGISTRY_PUT`].
+    pub fn registry_put(path: &str) -> String {
+        format!("v2/{path}")
+    }
+    /// `v2/{*path}` of [`super::REGISTRY_DELETE`].
+    pub fn registry_delete(path: &str) -> String {
+        format!("v2/{path}")
     }
 }

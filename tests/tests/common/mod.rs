@@ -7,6 +7,7 @@ use std::time::Duration;
 
 pub mod browser;
 pub mod files;
+pub mod image;
 pub mod proxy;
 pub mod recorder;
 
