@@ -7,6 +7,7 @@
 
 pub mod access;
 mod api;
+pub mod image;
 pub mod ingress;
 pub mod io;
 pub mod list;
@@ -15,6 +16,7 @@ pub mod model;
 pub mod mounts;
 pub mod payload;
 pub mod request;
+pub mod rootfs;
 pub mod runtime;
 pub mod sandbox;
 mod scheduler;

@@ -7,7 +7,9 @@
 //! ([`Terminal`]) and its own session. Either way the output is read by a pump
 //! into the job's log ([`super::logs`]). Signals go to the whole group, so the
 //! shell's children go with it. A job with mounts starts in a sandbox of its
-//! own ([`super::sandbox`]); `exec` processes join it.
+//! own ([`super::sandbox`]); `exec` processes join it. A job whose image is in
+//! the platform's registry runs its image's process (`argv`, no shell) inside
+//! the image's root file system (`image`).
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -21,7 +23,7 @@ use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 
-use super::sandbox::{JobMounts, Sandbox};
+use super::sandbox::{ImageRoot, JobMounts, Sandbox};
 use super::sys::{self, ChildSetup};
 use super::terminal::{Terminal, TerminalReader, DEFAULT_SIZE};
 
@@ -45,6 +47,14 @@ pub(crate) struct Launch {
     pub mounts: JobMounts,
     /// Empty directory for the sandbox's root.
     pub root_dir: PathBuf,
+    /// The program and its arguments, started directly instead of the shell
+    /// `command` (image jobs).
+    pub argv: Option<Vec<String>>,
+    /// The image root file system the job runs in, if any.
+    pub image: Option<ImageRoot>,
+    /// The description of the job's first `Running` transition (e.g. that its
+    /// image runs on the host's file system).
+    pub note: Option<String>,
 }
 
 impl std::fmt::Debug for Launch {
@@ -57,6 +67,9 @@ impl std::fmt::Debug for Launch {
             .field("tty", &self.tty)
             .field("mounts", &self.mounts)
             .field("root_dir", &self.root_dir)
+            .field("argv", &self.argv)
+            .field("image", &self.image)
+            .field("note", &self.note)
             .finish()
     }
 }
@@ -147,9 +160,29 @@ fn start(mut cmd: Command) -> io::Result<(Child, i32)> {
 /// Starts the job's process in a new process group (or session, with a
 /// terminal), in its sandbox if it has mounts.
 pub(crate) fn spawn(launch: &Launch) -> io::Result<Started> {
-    let mut cmd = shell(launch.command.as_deref(), &launch.env);
+    let mut cmd = match launch.argv.as_deref() {
+        Some([program, args @ ..]) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args)
+                .env_clear()
+                .envs(launch.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .kill_on_drop(false);
+            cmd
+        }
+        _ => shell(launch.command.as_deref(), &launch.env),
+    };
     let mut setup = ChildSetup::default();
-    if launch.mounts.is_empty() {
+    if let Some(image) = &launch.image {
+        setup.sandbox = Some(
+            Sandbox::create_in_image(&launch.root_dir, image, &launch.mounts, &launch.cwd)
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("cannot prepare the job's image root: {e}"),
+                    )
+                })?,
+        );
+    } else if launch.mounts.is_empty() {
         cmd.current_dir(&launch.cwd);
     } else {
         setup.sandbox = Some(
@@ -228,7 +261,7 @@ pub(crate) fn spawn_exec(
     let mut cmd = shell(Some(command), &launch.env);
     let mut setup = ChildSetup::default();
     match job_pid {
-        Some(pid) if !launch.mounts.is_empty() => {
+        Some(pid) if !launch.mounts.is_empty() || launch.image.is_some() => {
             setup.sandbox = Some(Sandbox::join(pid, &launch.cwd)?);
         }
         _ => {
@@ -374,6 +407,9 @@ mod tests {
             tty: false,
             mounts: JobMounts::default(),
             root_dir: dir.join("root"),
+            argv: None,
+            image: None,
+            note: None,
         }
     }
 

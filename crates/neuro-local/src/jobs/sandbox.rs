@@ -9,6 +9,11 @@
 //! `/var`. The job's mounts are then bind-mounted at their container paths
 //! (remounted read-only for `:ro`), and the process `pivot_root`s into the new root.
 //!
+//! A job whose image is in the platform's registry gets an overlay instead of
+//! the `tmpfs`: the image's root file system below, a fresh writable directory
+//! of the job above ([`Sandbox::create_in_image`]); the host's `/dev`, `/proc`
+//! and `/sys` and the job's mounts are bound into it, and nothing else of the host.
+//!
 //! The plan is computed before the fork (`Sandbox::create`) as C strings, so the
 //! child (`Sandbox::enter`) only makes system calls. A process started later in
 //! the same job (`exec`) joins the job's namespaces instead (`Sandbox::join`).
@@ -54,6 +59,21 @@ impl JobMounts {
     }
 }
 
+/// The root file system of an image job: the image below, the job's writable
+/// layer above (an overlay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRoot {
+    /// The image's unpacked root file system (read-only, shared).
+    pub lower: PathBuf,
+    /// The job's writable layer, emptied at each start.
+    pub upper: PathBuf,
+    /// The overlay's work directory (same file system as `upper`).
+    pub work: PathBuf,
+}
+
+/// The host directories an image job sees besides its image and mounts.
+const HOST_SYSTEM_DIRS: [&str; 3] = ["dev", "proc", "sys"];
+
 /// How a child enters its sandbox.
 #[derive(Debug)]
 pub(crate) enum Sandbox {
@@ -68,6 +88,8 @@ pub(crate) enum Sandbox {
 pub(crate) struct Plan {
     user_ns: Option<IdMaps>,
     root: CString,
+    /// Mount options of the image overlay; `None` for a `tmpfs` root.
+    overlay: Option<CString>,
     ops: Vec<Op>,
     cwd: CString,
 }
@@ -151,12 +173,96 @@ impl Sandbox {
             ops: Vec::new(),
         };
         builder.shadow(Path::new("/"), Path::new(""))?;
-        // Mounts in depth order, so a mount inside another one comes after it.
-        let mut order: Vec<usize> = (0..targets.len()).collect();
-        order.sort_by_key(|i| targets[*i].components().count());
-        for i in order {
-            builder.mount(&mounts.binds[i], &targets[i])?;
+        builder.mount_all(mounts, &targets)?;
+        Self::plan(root_dir, builder.ops, None, cwd)
+    }
+
+    /// Plans a new root under `root_dir`: the overlay of `image` with the
+    /// host's system directories and `mounts` bound in; the job starts in `cwd`
+    /// (created when the image lacks it). A mount path may not cross a symlink
+    /// of the image.
+    pub fn create_in_image(
+        root_dir: &Path,
+        image: &ImageRoot,
+        mounts: &JobMounts,
+        cwd: &Path,
+    ) -> io::Result<Sandbox> {
+        for dir in [&image.upper, &image.work] {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir)?;
+            }
+            std::fs::create_dir_all(dir)?;
         }
+        std::fs::create_dir_all(root_dir)?;
+        let mut options = Vec::new();
+        for (key, dir) in [
+            ("lowerdir", &image.lower),
+            ("upperdir", &image.upper),
+            ("workdir", &image.work),
+        ] {
+            let text = dir
+                .to_str()
+                .filter(|t| !t.contains([',', ':']))
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("unusable overlay path {}", dir.display()),
+                    )
+                })?;
+            options.push(format!("{key}={text}"));
+        }
+        let mut targets = Vec::new();
+        for bind in &mounts.binds {
+            let parts: PathBuf = container_components(&bind.container)?.iter().collect();
+            let mut at = image.lower.clone();
+            for part in parts.components() {
+                at.push(part);
+                if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!(
+                            "the mount path {} crosses a symlink of the image",
+                            bind.container
+                        ),
+                    ));
+                }
+            }
+            targets.push(parts);
+        }
+        let mut builder = Builder {
+            root: root_dir.to_path_buf(),
+            targets: &targets,
+            made: BTreeSet::new(),
+            ops: Vec::new(),
+        };
+        let system: Vec<BindMount> = HOST_SYSTEM_DIRS
+            .iter()
+            .map(|dir| BindMount {
+                host: Path::new("/").join(dir),
+                container: format!("/{dir}"),
+                read_only: false,
+            })
+            .collect();
+        for bind in &system {
+            builder.mount(bind, Path::new(bind.container.trim_start_matches('/')))?;
+        }
+        builder.mount_all(mounts, &targets)?;
+        let cwd_parts: PathBuf = container_components(&cwd.to_string_lossy())?
+            .iter()
+            .collect();
+        builder.mkdir(&cwd_parts)?;
+        let overlay = CString::new(options.join(",")).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "a path contains a NUL byte")
+        })?;
+        Self::plan(root_dir, builder.ops, Some(overlay), cwd)
+    }
+
+    fn plan(
+        root_dir: &Path,
+        ops: Vec<Op>,
+        overlay: Option<CString>,
+        cwd: &Path,
+    ) -> io::Result<Sandbox> {
         let uid = nix::unistd::geteuid();
         let user_ns = (!uid.is_root()).then(|| {
             let gid = nix::unistd::getegid();
@@ -168,7 +274,8 @@ impl Sandbox {
         Ok(Sandbox::Create(Plan {
             user_ns,
             root: c_path(root_dir)?,
-            ops: builder.ops,
+            overlay,
+            ops,
             cwd: c_path(cwd)?,
         }))
     }
@@ -220,17 +327,30 @@ impl Plan {
             None => unshare(CloneFlags::CLONE_NEWNS)?,
         }
         mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)?;
-        mount(
-            Some("tmpfs"),
-            self.root.as_c_str(),
-            Some("tmpfs"),
-            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            Some("mode=0755"),
-        )?;
+        match &self.overlay {
+            Some(options) => mount(
+                Some("overlay"),
+                self.root.as_c_str(),
+                Some("overlay"),
+                MsFlags::empty(),
+                Some(options.as_c_str()),
+            )?,
+            None => mount(
+                Some("tmpfs"),
+                self.root.as_c_str(),
+                Some("tmpfs"),
+                MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+                Some("mode=0755"),
+            )?,
+        }
         for op in &self.ops {
             match op {
+                // An image may have the directory already.
                 Op::Mkdir(path) => {
-                    nix::unistd::mkdir(path.as_c_str(), Mode::from_bits_truncate(0o755))?
+                    match nix::unistd::mkdir(path.as_c_str(), Mode::from_bits_truncate(0o755)) {
+                        Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Op::Touch(path) => {
                     let fd = nix::fcntl::open(
@@ -361,6 +481,17 @@ impl Builder<'_> {
                 dst,
                 read_only: None,
             });
+        }
+        Ok(())
+    }
+
+    /// Mounts every bind of `mounts` at its target, in depth order so that a
+    /// mount inside another one comes after it.
+    fn mount_all(&mut self, mounts: &JobMounts, targets: &[PathBuf]) -> io::Result<()> {
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        order.sort_by_key(|i| targets[*i].components().count());
+        for i in order {
+            self.mount(&mounts.binds[i], &targets[i])?;
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use neuro_types::jobs::JobStatus;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{lock, Control, Inner, MAX_RESTARTS};
+use crate::jobs::image;
 use crate::jobs::io::JobIo;
 use crate::jobs::logs::{self, LogWriter};
 use crate::jobs::model::{now_us, reason, JobRecord, Transition};
@@ -115,7 +116,8 @@ impl Inner {
             self.set_process(id, Some((process.pid, process.start_ticks)))
                 .await;
             let t = if restarts == 0 {
-                Transition::now(JobStatus::Running, "", "")
+                let note = io.launch().note.clone().unwrap_or_default();
+                Transition::now(JobStatus::Running, "", note)
             } else {
                 Transition::now(
                     JobStatus::Running,
@@ -324,14 +326,28 @@ impl Inner {
         )
         .await
         .map_err(|e| e.body.error)?;
-        Ok(Launch {
+        let mut launch = Launch {
             command: shell_command(job),
             env: [job_env(job, &work, passed_config), secret_env].concat(),
             cwd,
             tty: job.spec.container.tty,
             mounts,
             root_dir: dir.join("root"),
-        })
+            argv: None,
+            image: None,
+            note: None,
+        };
+        let image = &job.spec.container.image;
+        match image::resolve(&self.db, &self.settings, &view, image).await? {
+            Some(run) => image::apply(&mut launch, &run, &job.spec.container, &dir)?,
+            None => {
+                launch.note = Some(format!(
+                    "The image {image} is not in this platform's registry: \
+                     the job runs on the host's file system"
+                ));
+            }
+        }
+        Ok(launch)
     }
 }
 
