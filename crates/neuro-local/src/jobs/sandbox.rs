@@ -11,7 +11,7 @@
 //!
 //! A job whose image is in the platform's registry gets an overlay instead of
 //! the `tmpfs`: the image's root file system below, a fresh writable directory
-//! of the job above ([`Sandbox::create_in_image`]); the host's `/dev`, `/proc`
+//! of the job above (`Sandbox::create_in_image`); the host's `/dev`, `/proc`
 //! and `/sys` and the job's mounts are bound into it, and nothing else of the host.
 //!
 //! The plan is computed before the fork (`Sandbox::create`) as C strings, so the
