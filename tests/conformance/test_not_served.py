@@ -23,18 +23,6 @@ def _not_there():
 
 
 @pytest.mark.xfail(
-    reason="image registry not served by neuro-local yet (issue 10)",
-    strict=True,
-    raises=_not_there(),
-)
-def test_images_list(cli) -> None:
-    async def body(client):
-        return await client.images.list()
-
-    assert isinstance(with_sdk(cli, body), list)
-
-
-@pytest.mark.xfail(
     reason="buckets not served by neuro-local yet",
     strict=True,
     raises=_not_there(),
