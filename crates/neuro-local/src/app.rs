@@ -27,10 +27,15 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::disks::router())
         .merge(crate::service_accounts::router())
         .merge(crate::registry::router())
+        .merge(crate::buckets::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::jobs::ingress::route,
+        ))
+        .layer(middleware::from_fn_with_state(
+            crate::buckets::s3::endpoint(&state.settings, &state.db),
+            crate::buckets::s3::route,
         ))
         .layer(middleware::from_fn(crate::linger::read_small_bodies))
         .layer(middleware::from_fn(common_headers))

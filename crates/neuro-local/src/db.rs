@@ -49,6 +49,7 @@ impl Db {
         crate::disks::migrate(&conn).context("disks migration failed")?;
         crate::service_accounts::migrate(&conn).context("service accounts migration failed")?;
         crate::registry::migrate(&conn).context("registry migration failed")?;
+        crate::buckets::migrate(&conn).context("buckets migration failed")?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod buckets;
 pub mod client_config;
 pub mod config_api;
 pub mod db;

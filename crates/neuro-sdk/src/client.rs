@@ -4,6 +4,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use neuro_blob::Buckets;
 use neuro_config::login::CallbackError;
 use neuro_config::plugins::{ConfigBuilder, Plugin};
 use neuro_config::user_config::UserConfig;
@@ -32,6 +33,7 @@ pub struct Client {
     users: Users,
     service_accounts: ServiceAccounts,
     images: Images,
+    buckets: Buckets,
 }
 
 impl Client {
@@ -45,6 +47,7 @@ impl Client {
             users: Users::new(config.clone()),
             service_accounts: ServiceAccounts::new(config.clone()),
             images: Images::new(config.clone()),
+            buckets: Buckets::new(config.clone()),
             config,
         }
     }
@@ -106,6 +109,11 @@ impl Client {
     /// The Disks API.
     pub fn disks(&self) -> &Disks {
         &self.disks
+    }
+
+    /// The Buckets API, with blob operations and transfers.
+    pub fn buckets(&self) -> &Buckets {
+        &self.buckets
     }
 
     /// The Users API: permissions, shares and roles.

@@ -23,6 +23,9 @@ pub enum Error {
     /// A users, permissions or service-account operation failed.
     #[error(transparent)]
     Users(#[from] neuro_users::UsersError),
+    /// A buckets or blob operation failed.
+    #[error(transparent)]
+    Blob(#[from] neuro_blob::BlobError),
     /// A request failed at the transport or API level.
     #[error(transparent)]
     Http(#[from] neuro_http::Error),
@@ -42,6 +45,7 @@ impl Error {
             Self::Users(e) => e.is_not_found(),
             Self::Http(e) => e.is_not_found(),
             Self::Images(e) => e.is_not_found(),
+            Self::Blob(e) => e.is_not_found(),
             Self::Config(_) => false,
         }
     }
@@ -67,6 +71,7 @@ impl Error {
             Self::Secrets(neuro_secrets::SecretsError::Http(e)) => e,
             Self::Disks(neuro_disks::DisksError::Http(e)) => e,
             Self::Users(neuro_users::UsersError::Http(e)) => e,
+            Self::Blob(neuro_blob::BlobError::Http(e)) => e,
             Self::Config(neuro_config::ConfigError::Http(e)) => e,
             Self::Http(e) => e,
             Self::Images(neuro_images::ImagesError::Http(e)) => e,

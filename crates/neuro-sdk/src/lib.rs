@@ -6,6 +6,7 @@ mod error;
 pub use client::{Client, Factory};
 pub use error::Error;
 
+pub use neuro_blob as blob;
 pub use neuro_config as config;
 pub use neuro_disks as disks;
 pub use neuro_http as http;
@@ -16,6 +17,7 @@ pub use neuro_storage as storage;
 pub use neuro_types as types;
 pub use neuro_users as users;
 
+pub use neuro_blob::{BlobError, BucketCreate, BucketLookup, Buckets};
 pub use neuro_config::{Config, ConfigError};
 pub use neuro_disks::{DiskCreate, DiskLookup, Disks, DisksError};
 pub use neuro_http::TransportOptions;
@@ -45,4 +47,6 @@ mod guides {
     struct Config;
     #[doc = include_str!("../../../docs/neuro-local.md")]
     struct NeuroLocal;
+    #[doc = include_str!("../../../docs/blob.md")]
+    struct Blob;
 }

@@ -17,20 +17,21 @@ pub struct TimeDiff {
     pub max: f64,
 }
 
-/// The measurement shared by every clone of one API object.
+/// The measurement shared by every clone of one API object (storage, or a
+/// blob bucket).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Clock(Arc<Mutex<TimeDiff>>);
+pub struct Clock(Arc<Mutex<TimeDiff>>);
 
 impl Clock {
     /// The current estimate.
-    pub(crate) fn get(&self) -> TimeDiff {
+    pub fn get(&self) -> TimeDiff {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records the server's `Date` of a response whose request left at
     /// `request_time` (and whose head arrives now). An unparsable or missing
     /// date leaves the estimate as it was.
-    pub(crate) fn observe(&self, request_time: SystemTime, date: Option<&str>) {
+    pub fn observe(&self, request_time: SystemTime, date: Option<&str>) {
         let Some(server) = date.and_then(|d| httpdate::parse_http_date(d).ok()) else {
             return;
         };

@@ -12,6 +12,6 @@ mod transfer;
 
 pub use error::StorageError;
 pub use glob::{fnmatch, has_magic};
-pub use retry::ATTEMPTS as RETRY_ATTEMPTS;
+pub use retry::{with_retries, ATTEMPTS as RETRY_ATTEMPTS};
 pub use storage::Storage;
 pub use transfer::StorageFs;

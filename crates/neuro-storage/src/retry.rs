@@ -40,8 +40,9 @@ impl Retries {
 }
 
 /// Runs `step` until it succeeds, retrying transport failures (never HTTP error
-/// statuses) within one [`Retries`] budget.
-pub(crate) async fn with_retries<T, E, F, Fut>(what: &str, mut step: F) -> Result<T, E>
+/// statuses) within one budget of [`ATTEMPTS`] attempts, as the engine does for
+/// its own steps (remote file systems use it for theirs).
+pub async fn with_retries<T, E, F, Fut>(what: &str, mut step: F) -> Result<T, E>
 where
     E: RemoteError,
     F: FnMut() -> Fut,

@@ -881,6 +881,175 @@ query: &[],
 doc: "`<repo>/manifests/<digest>`: deletes a manifest and its tags; `<repo>/blobs/uploads/<id>`: cancels an upload.",
 };
 
+/// `GET {buckets_url}/buckets`: Lists the buckets the user may read (NDJSON when asked for with `Accept: application/x-ndjson`).
+pub const BUCKETS_LIST: Endpoint = Endpoint {
+name: "buckets_list",
+service: "buckets",
+method: Method::GET,
+base: Base::BucketsUrl,
+path: "buckets",
+route: "/api/v1/buckets/buckets",
+op: None,
+query: &[],
+doc: "Lists the buckets the user may read (NDJSON when asked for with `Accept: application/x-ndjson`).",
+};
+
+/// `POST {buckets_url}/buckets`: Creates a bucket on the cluster's own object storage.
+pub const BUCKETS_CREATE: Endpoint = Endpoint {
+    name: "buckets_create",
+    service: "buckets",
+    method: Method::POST,
+    base: Base::BucketsUrl,
+    path: "buckets",
+    route: "/api/v1/buckets/buckets",
+    op: None,
+    query: &[],
+    doc: "Creates a bucket on the cluster's own object storage.",
+};
+
+/// `POST {buckets_url}/buckets/import/external`: Records an external bucket (provider, name, credentials).
+pub const BUCKETS_IMPORT_EXTERNAL: Endpoint = Endpoint {
+    name: "buckets_import_external",
+    service: "buckets",
+    method: Method::POST,
+    base: Base::BucketsUrl,
+    path: "buckets/import/external",
+    route: "/api/v1/buckets/buckets/import/external",
+    op: None,
+    query: &[],
+    doc: "Records an external bucket (provider, name, credentials).",
+};
+
+/// `GET {buckets_url}/buckets/find/by_path`: The bucket a blob URI path (`[org/]owner/bucket/key`) belongs to.
+pub const BUCKETS_FIND_BY_PATH: Endpoint = Endpoint {
+    name: "buckets_find_by_path",
+    service: "buckets",
+    method: Method::GET,
+    base: Base::BucketsUrl,
+    path: "buckets/find/by_path",
+    route: "/api/v1/buckets/buckets/find/by_path",
+    op: None,
+    query: &["path"],
+    doc: "The bucket a blob URI path (`[org/]owner/bucket/key`) belongs to.",
+};
+
+/// `GET {buckets_url}/buckets/{id_or_name}`: One bucket, by id or by name (of `owner`, default the caller).
+pub const BUCKETS_GET: Endpoint = Endpoint {
+    name: "buckets_get",
+    service: "buckets",
+    method: Method::GET,
+    base: Base::BucketsUrl,
+    path: "buckets/{id_or_name}",
+    route: "/api/v1/buckets/buckets/{id_or_name}",
+    op: None,
+    query: &["owner"],
+    doc: "One bucket, by id or by name (of `owner`, default the caller).",
+};
+
+/// `DELETE {buckets_url}/buckets/{id_or_name}`: Removes a bucket (and, for a bucket of the cluster, its objects).
+pub const BUCKETS_DELETE: Endpoint = Endpoint {
+    name: "buckets_delete",
+    service: "buckets",
+    method: Method::DELETE,
+    base: Base::BucketsUrl,
+    path: "buckets/{id_or_name}",
+    route: "/api/v1/buckets/buckets/{id_or_name}",
+    op: None,
+    query: &["owner"],
+    doc: "Removes a bucket (and, for a bucket of the cluster, its objects).",
+};
+
+/// `PATCH {buckets_url}/buckets/{id_or_name}`: Turns anonymous reads of a bucket on or off (`{"public": bool}`).
+pub const BUCKETS_SET_PUBLIC: Endpoint = Endpoint {
+    name: "buckets_set_public",
+    service: "buckets",
+    method: Method::PATCH,
+    base: Base::BucketsUrl,
+    path: "buckets/{id_or_name}",
+    route: "/api/v1/buckets/buckets/{id_or_name}",
+    op: None,
+    query: &["owner"],
+    doc: "Turns anonymous reads of a bucket on or off (`{\"public\": bool}`).",
+};
+
+/// `POST {buckets_url}/buckets/{id_or_name}/make_tmp_credentials`: Short-lived provider credentials scoped to the one bucket.
+pub const BUCKETS_TMP_CREDENTIALS: Endpoint = Endpoint {
+    name: "buckets_tmp_credentials",
+    service: "buckets",
+    method: Method::POST,
+    base: Base::BucketsUrl,
+    path: "buckets/{id_or_name}/make_tmp_credentials",
+    route: "/api/v1/buckets/buckets/{id_or_name}/make_tmp_credentials",
+    op: None,
+    query: &["owner"],
+    doc: "Short-lived provider credentials scoped to the one bucket.",
+};
+
+/// `POST {buckets_url}/buckets/{id_or_name}/sign_blob_url`: A presigned URL reading one blob (`{"key", "expires_in_sec"}`).
+pub const BUCKETS_SIGN_BLOB_URL: Endpoint = Endpoint {
+    name: "buckets_sign_blob_url",
+    service: "buckets",
+    method: Method::POST,
+    base: Base::BucketsUrl,
+    path: "buckets/{id_or_name}/sign_blob_url",
+    route: "/api/v1/buckets/buckets/{id_or_name}/sign_blob_url",
+    op: None,
+    query: &["owner"],
+    doc: "A presigned URL reading one blob (`{\"key\", \"expires_in_sec\"}`).",
+};
+
+/// `GET {buckets_url}/persistent_credentials`: Lists the user's persistent bucket credentials.
+pub const PERSISTENT_CREDENTIALS_LIST: Endpoint = Endpoint {
+    name: "persistent_credentials_list",
+    service: "buckets",
+    method: Method::GET,
+    base: Base::BucketsUrl,
+    path: "persistent_credentials",
+    route: "/api/v1/buckets/persistent_credentials",
+    op: None,
+    query: &[],
+    doc: "Lists the user's persistent bucket credentials.",
+};
+
+/// `POST {buckets_url}/persistent_credentials`: Creates long-lived credentials for a set of buckets (optionally read-only).
+pub const PERSISTENT_CREDENTIALS_CREATE: Endpoint = Endpoint {
+    name: "persistent_credentials_create",
+    service: "buckets",
+    method: Method::POST,
+    base: Base::BucketsUrl,
+    path: "persistent_credentials",
+    route: "/api/v1/buckets/persistent_credentials",
+    op: None,
+    query: &[],
+    doc: "Creates long-lived credentials for a set of buckets (optionally read-only).",
+};
+
+/// `GET {buckets_url}/persistent_credentials/{id_or_name}`: One set of persistent credentials, by id or name.
+pub const PERSISTENT_CREDENTIALS_GET: Endpoint = Endpoint {
+    name: "persistent_credentials_get",
+    service: "buckets",
+    method: Method::GET,
+    base: Base::BucketsUrl,
+    path: "persistent_credentials/{id_or_name}",
+    route: "/api/v1/buckets/persistent_credentials/{id_or_name}",
+    op: None,
+    query: &[],
+    doc: "One set of persistent credentials, by id or name.",
+};
+
+/// `DELETE {buckets_url}/persistent_credentials/{id_or_name}`: Revokes persistent credentials.
+pub const PERSISTENT_CREDENTIALS_DELETE: Endpoint = Endpoint {
+    name: "persistent_credentials_delete",
+    service: "buckets",
+    method: Method::DELETE,
+    base: Base::BucketsUrl,
+    path: "persistent_credentials/{id_or_name}",
+    route: "/api/v1/buckets/persistent_credentials/{id_or_name}",
+    op: None,
+    query: &[],
+    doc: "Revokes persistent credentials.",
+};
+
 /// Every endpoint, in the order of the source table.
 pub static ALL: &[Endpoint] = &[
     CONFIG_GET,
@@ -936,6 +1105,19 @@ pub static ALL: &[Endpoint] = &[
     REGISTRY_PATCH,
     REGISTRY_PUT,
     REGISTRY_DELETE,
+    BUCKETS_LIST,
+    BUCKETS_CREATE,
+    BUCKETS_IMPORT_EXTERNAL,
+    BUCKETS_FIND_BY_PATH,
+    BUCKETS_GET,
+    BUCKETS_DELETE,
+    BUCKETS_SET_PUBLIC,
+    BUCKETS_TMP_CREDENTIALS,
+    BUCKETS_SIGN_BLOB_URL,
+    PERSISTENT_CREDENTIALS_LIST,
+    PERSISTENT_CREDENTIALS_CREATE,
+    PERSISTENT_CREDENTIALS_GET,
+    PERSISTENT_CREDENTIALS_DELETE,
 ];
 
 /// The endpoint of `service` selected by the `op` query value `op`.
@@ -999,6 +1181,8 @@ pub mod query {
     pub const ORG_NAME: &str = "org_name";
     /// `owner`.
     pub const OWNER: &str = "owner";
+    /// `path`.
+    pub const PATH: &str = "path";
     /// `recursive`.
     pub const RECURSIVE: &str = "recursive";
     /// `redirect_uri`.
@@ -1183,5 +1367,33 @@ pub mod paths {
     /// `v2/{*path}` of [`super::REGISTRY_DELETE`].
     pub fn registry_delete(path: &str) -> String {
         format!("v2/{path}")
+    }
+    /// `buckets/{id_or_name}` of [`super::BUCKETS_GET`].
+    pub fn buckets_get(id_or_name: &str) -> String {
+        format!("buckets/{id_or_name}")
+    }
+    /// `buckets/{id_or_name}` of [`super::BUCKETS_DELETE`].
+    pub fn buckets_delete(id_or_name: &str) -> String {
+        format!("buckets/{id_or_name}")
+    }
+    /// `buckets/{id_or_name}` of [`super::BUCKETS_SET_PUBLIC`].
+    pub fn buckets_set_public(id_or_name: &str) -> String {
+        format!("buckets/{id_or_name}")
+    }
+    /// `buckets/{id_or_name}/make_tmp_credentials` of [`super::BUCKETS_TMP_CREDENTIALS`].
+    pub fn buckets_tmp_credentials(id_or_name: &str) -> String {
+        format!("buckets/{id_or_name}/make_tmp_credentials")
+    }
+    /// `buckets/{id_or_name}/sign_blob_url` of [`super::BUCKETS_SIGN_BLOB_URL`].
+    pub fn buckets_sign_blob_url(id_or_name: &str) -> String {
+        format!("buckets/{id_or_name}/sign_blob_url")
+    }
+    /// `persistent_credentials/{id_or_name}` of [`super::PERSISTENT_CREDENTIALS_GET`].
+    pub fn persistent_credentials_get(id_or_name: &str) -> String {
+        format!("persistent_credentials/{id_or_name}")
+    }
+    /// `persistent_credentials/{id_or_name}` of [`super::PERSISTENT_CREDENTIALS_DELETE`].
+    pub fn persistent_credentials_delete(id_or_name: &str) -> String {
+        format!("persistent_credentials/{id_or_name}")
     }
 }

@@ -71,6 +71,14 @@ pub enum ModelError {
         /// The number found there.
         value: f64,
     },
+    /// A blob URI that does not name a key of the bucket it was resolved to.
+    #[error("URI {uri} is not related to bucket {base}")]
+    UnrelatedUri {
+        /// The URI.
+        uri: String,
+        /// The bucket's URI.
+        base: String,
+    },
     /// A job life span that is not a finite number of seconds.
     #[error("life span must be a finite number of seconds, got {0}")]
     InvalidLifeSpan(f64),

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod bucket;
 pub mod config;
 pub mod disk;
 pub mod endpoints;
@@ -14,6 +15,9 @@ pub mod storage;
 pub mod uri;
 pub mod wire;
 
+pub use bucket::{
+    Bucket, BucketCredentials, BucketProvider, BucketUsage, PersistentBucketCredentials,
+};
 pub use config::{AuthConfig, Cluster, Preset, Presets, ServerConfig};
 pub use disk::{Disk, DiskStatus};
 pub use error::{ModelError, ParseEnumError};

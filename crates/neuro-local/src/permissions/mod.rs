@@ -28,7 +28,7 @@ use crate::error::ApiError;
 pub use store::load_view;
 
 /// The schemes whose URIs name a resource in one cluster (`<scheme>://<cluster>/<owner>/...`).
-pub const CLUSTER_SCHEMES: [&str; 5] = ["storage", "job", "secret", "disk", "image"];
+pub const CLUSTER_SCHEMES: [&str; 6] = ["storage", "job", "secret", "disk", "image", "blob"];
 
 /// Every scheme the tree knows.
 pub const SCHEMES: [&str; 9] = [

@@ -9,6 +9,7 @@
 //! The idiomatic model types (`JobDescription`, `FileStatus`, ...) live in the
 //! parent modules and convert from and to these payloads.
 
+pub mod buckets;
 pub mod config;
 pub mod disks;
 pub mod error;
@@ -22,6 +23,11 @@ pub mod storage;
 pub mod stored_config;
 pub mod users;
 
+pub use buckets::{
+    BucketCredentialsPayload, BucketPayload, CreateBucketRequest,
+    CreatePersistentCredentialsRequest, ImportBucketRequest, PatchBucketRequest,
+    PersistentCredentialsPayload, SignBlobUrlRequest, SignedUrlPayload,
+};
 pub use config::{ClusterPayload, PresetPayload, ServerConfigPayload, TpuPayload};
 pub use disks::{CreateDiskRequest, DiskPayload};
 pub use error::ErrorBody;

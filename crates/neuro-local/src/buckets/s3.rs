@@ -1,0 +1,182 @@
+//! The S3-compatible endpoint of this cluster's buckets (provider `minio`):
+//! the `s3s` crate speaks the protocol and checks SigV4 signatures (headers and
+//! presigned URLs, expiry included), `s3s-fs` keeps the objects under
+//! `{data_dir}/buckets/<bucket id>`. This module only decides who may do what:
+//! a key opens the buckets it was issued for (read-only keys only read), a
+//! temporary key must come with its session token and is refused once
+//! expired, and anonymous requests may only read buckets with public access.
+//!
+//! Requests reach it path-style on the platform's own address: a path whose
+//! first segment is a bucket id (`/bucket-…`) is an S3 request.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use http::StatusCode;
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::path::S3Path;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use s3s::{s3_error, S3Result};
+
+use super::keys::AccessKey;
+use super::store;
+use crate::db::Db;
+use crate::settings::Settings;
+
+/// The first characters of every bucket id, and so of every S3 request path.
+pub const BUCKET_PREFIX: &str = "bucket-";
+
+/// `{data_dir}/buckets`: one directory per bucket of this cluster.
+pub fn buckets_dir(settings: &Settings) -> std::path::PathBuf {
+    settings.data_dir.join("buckets")
+}
+
+/// The S3 service over `settings`' data directory, with access decided from
+/// `db`.
+pub fn service(settings: &Settings, db: &Db) -> std::io::Result<S3Service> {
+    let root = buckets_dir(settings);
+    std::fs::create_dir_all(&root)?;
+    let fs = s3s_fs::FileSystem::new(&root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+    let mut builder = S3ServiceBuilder::new(fs);
+    builder.set_auth(Keys { db: db.clone() });
+    builder.set_access(Access { db: db.clone() });
+    Ok(builder.build())
+}
+
+/// Looks up the secret of an access key.
+struct Keys {
+    db: Db,
+}
+
+async fn load_key(db: &Db, access_key: &str) -> S3Result<Option<AccessKey>> {
+    let key = access_key.to_owned();
+    db.call(move |conn| AccessKey::load(conn, &key))
+        .await
+        .map_err(|_| s3_error!(InternalError, "cannot read the access keys"))
+}
+
+#[async_trait::async_trait]
+impl S3Auth for Keys {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match load_key(&self.db, access_key).await? {
+            Some(key) if key.expired() => {
+                Err(s3_error!(ExpiredToken, "The access key has expired"))
+            }
+            Some(key) => Ok(SecretKey::from(key.secret)),
+            None => Err(s3_error!(InvalidAccessKeyId)),
+        }
+    }
+}
+
+/// Decides whether an authenticated (or anonymous) request may proceed.
+struct Access {
+    db: Db,
+}
+
+/// Operations that only read.
+fn is_read(op: &str) -> bool {
+    op.starts_with("Get") || op.starts_with("Head") || op.starts_with("List")
+}
+
+/// The session token sent with a request (header or presigned query).
+fn session_token(cx: &S3AccessContext<'_>) -> Option<String> {
+    if let Some(value) = cx.headers().get("x-amz-security-token") {
+        return value.to_str().ok().map(str::to_owned);
+    }
+    let query = cx.uri().query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "X-Amz-Security-Token")
+        .map(|(_, v)| v.into_owned())
+}
+
+#[async_trait::async_trait]
+impl S3Access for Access {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let op = cx.s3_op().name();
+        let bucket = match cx.s3_path() {
+            S3Path::Bucket { bucket } | S3Path::Object { bucket, .. } => bucket.to_string(),
+            S3Path::Root => return Err(s3_error!(AccessDenied, "Listing buckets is not allowed")),
+        };
+        if matches!(op, "CreateBucket" | "DeleteBucket") || op.contains("Bucket") && !is_read(op) {
+            return Err(s3_error!(
+                AccessDenied,
+                "Buckets are managed by the buckets API"
+            ));
+        }
+        let Some(credentials) = cx.credentials() else {
+            // Anonymous: reading objects of a public bucket only.
+            let id = bucket.clone();
+            let row = self
+                .db
+                .call(move |conn| store::find(conn, &id, ""))
+                .await
+                .map_err(|_| s3_error!(InternalError))?;
+            let public = row.is_some_and(|r| r.public && !r.imported);
+            if public && matches!(op, "GetObject" | "HeadObject") {
+                return Ok(());
+            }
+            return Err(s3_error!(AccessDenied, "Anonymous access is not allowed"));
+        };
+        let access_key = credentials.access_key.clone();
+        let Some(key) = load_key(&self.db, &access_key).await? else {
+            return Err(s3_error!(InvalidAccessKeyId));
+        };
+        if key.expired() {
+            return Err(s3_error!(ExpiredToken, "The access key has expired"));
+        }
+        if let Some(expected) = &key.session_token {
+            if session_token(cx).as_deref() != Some(expected.as_str()) {
+                return Err(s3_error!(
+                    InvalidToken,
+                    "The session token is missing or wrong"
+                ));
+            }
+        }
+        if !key.opens(&bucket, !is_read(op)) {
+            return Err(s3_error!(AccessDenied, "Access Denied"));
+        }
+        Ok(())
+    }
+}
+
+/// The S3 service for the platform's state, or `None` (then S3 requests are
+/// answered `503`) when its directory cannot be prepared.
+pub fn endpoint(settings: &Settings, db: &Db) -> Option<S3Service> {
+    match service(settings, db) {
+        Ok(service) => Some(service),
+        Err(e) => {
+            tracing::error!(error = %e, "the S3 endpoint of buckets is unavailable");
+            None
+        }
+    }
+}
+
+/// The middleware routing S3 requests (first path segment `bucket-…`) to
+/// `service`; everything else goes on to the platform's routes.
+pub async fn route(
+    State(service): State<Option<S3Service>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_s3 = request
+        .uri()
+        .path()
+        .strip_prefix('/')
+        .is_some_and(|p| p.starts_with(BUCKET_PREFIX));
+    if !is_s3 {
+        return next.run(request).await;
+    }
+    let Some(service) = service else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let request = request.map(s3s::Body::http_body_unsync);
+    match service.call(request).await {
+        Ok(response) => response.map(Body::new),
+        Err(e) => {
+            tracing::warn!("S3 request failed: {e:?}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}

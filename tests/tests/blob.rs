@@ -1,0 +1,490 @@
+//! Buckets and blobs through the SDK against a real neuro-local: the buckets
+//! API, its S3 endpoint (s3s, SigV4) and transfers through the storage engine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::files::{content, same_file, write_big_file, Recorder};
+use common::Env;
+use futures::TryStreamExt as _;
+use neuro_sdk::blob::{BucketImport, EntryKind, TransferOptions};
+use neuro_sdk::types::BucketProvider;
+use neuro_sdk::{BucketCreate, BucketLookup, Buckets, Client};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use url::Url;
+
+fn uri(text: &str) -> Url {
+    text.parse().unwrap()
+}
+
+/// A GET by a plain HTTP/1.1 client with no credentials: status and body.
+async fn plain_get(url: &Url) -> (u16, Vec<u8>) {
+    let host = url.host_str().unwrap();
+    let port = url.port_or_known_default().unwrap();
+    let mut stream = tokio::net::TcpStream::connect((host, port)).await.unwrap();
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    let request =
+        format!("GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&answer[..split]).to_string();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = answer[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        if size == 0 {
+            return out;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+}
+
+async fn keys(buckets: &Buckets, text: &str, recursive: bool) -> Vec<(String, EntryKind)> {
+    buckets
+        .list_blobs(&uri(text), recursive, None)
+        .map_ok(|e| (e.key, e.kind))
+        .try_collect()
+        .await
+        .unwrap()
+}
+
+async fn new_bucket(client: &Client, name: &str) -> neuro_sdk::types::Bucket {
+    client
+        .buckets()
+        .create(BucketCreate::new().name(name))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn buckets_api_permissions_and_credentials() {
+    let env = Env::start().await;
+    let buckets = env.client.buckets();
+    let bucket = new_bucket(&env.client, "data").await;
+    assert_eq!(bucket.provider, BucketProvider::Minio);
+    assert_eq!(bucket.owner, "admin");
+    let by_name = buckets.get("data", &BucketLookup::default()).await.unwrap();
+    assert_eq!(by_name.id, bucket.id);
+    let listed: Vec<_> = buckets.list(None).try_collect().await.unwrap();
+    assert_eq!(listed.len(), 1);
+
+    // Another user's bucket is 403 until shared, and then only readable.
+    let bob = env.user("bob").await;
+    let lookup = BucketLookup::owner("admin");
+    let denied = bob.buckets().get("data", &lookup).await.unwrap_err();
+    assert!(denied.is_forbidden(), "{denied:?}");
+    let none: Vec<_> = bob.buckets().list(None).try_collect().await.unwrap();
+    assert!(none.is_empty());
+    env.client
+        .users()
+        .share(
+            "bob",
+            &neuro_sdk::Permission {
+                uri: bucket.uri().unwrap(),
+                action: neuro_sdk::Action::Read,
+            },
+        )
+        .await
+        .unwrap();
+    let shared = bob.buckets().get("data", &lookup).await.unwrap();
+    assert_eq!(shared.id, bucket.id);
+    buckets
+        .put_blob("data", "a.txt", "hello".into())
+        .await
+        .unwrap();
+    let seen = bob
+        .buckets()
+        .head_blob(&bucket.id, "a.txt", &BucketLookup::default())
+        .await
+        .unwrap();
+    assert_eq!(seen.size, 5);
+    // Read access gives read-only credentials.
+    let refused = bob
+        .buckets()
+        .put_blob(&bucket.id, "b.txt", "x".into())
+        .await
+        .unwrap_err();
+    assert!(refused.is_forbidden(), "{refused:?}");
+
+    // Temporary credentials: one bucket, a session token, an expiry.
+    let tmp = buckets
+        .request_tmp_credentials("data", &BucketLookup::default())
+        .await
+        .unwrap();
+    for key in [
+        "bucket_name",
+        "endpoint_url",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "expiration",
+    ] {
+        assert!(tmp.credentials.contains_key(key), "{key} in {tmp:?}");
+    }
+    assert!(!format!("{tmp:?}").contains(&tmp.credentials["secret_access_key"]));
+
+    // Persistent credentials, read-only honoured.
+    let creds = buckets
+        .persistent_credentials_create([bucket.id.clone()], Some("reader"), true, None)
+        .await
+        .unwrap();
+    assert!(creds.read_only);
+    assert_eq!(creds.credentials.len(), 1);
+    let got = buckets
+        .persistent_credentials_get("reader", None)
+        .await
+        .unwrap();
+    assert_eq!(got.id, creds.id);
+    let all: Vec<_> = buckets
+        .persistent_credentials_list(None)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+    // Open the bucket with them, as an imported S3 bucket would be.
+    let mut import =
+        BucketImport::new(BucketProvider::Minio, bucket.id.clone()).name("via-persistent");
+    for (k, v) in &creds.credentials[0].credentials {
+        import = import.credential(k.clone(), v.clone());
+    }
+    buckets.import_external(import).await.unwrap();
+    let read = keys(buckets, "blob:via-persistent/", false).await;
+    assert_eq!(read, vec![("a.txt".to_owned(), EntryKind::Object)]);
+    let write = buckets
+        .put_blob("via-persistent", "c.txt", "x".into())
+        .await
+        .unwrap_err();
+    assert!(write.is_forbidden(), "{write:?}");
+    buckets
+        .persistent_credentials_rm("reader", None)
+        .await
+        .unwrap();
+    let revoked = keys_err(buckets, "blob:via-persistent/").await;
+    assert!(revoked.is_forbidden(), "{revoked:?}");
+
+    buckets.rm("data", &BucketLookup::default()).await.unwrap();
+    let gone = buckets
+        .get("data", &BucketLookup::default())
+        .await
+        .unwrap_err();
+    assert!(gone.is_not_found(), "{gone:?}");
+}
+
+async fn keys_err(buckets: &Buckets, text: &str) -> neuro_sdk::BlobError {
+    buckets
+        .list_blobs(&uri(text), false, None)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn tmp_credentials_of_one_bucket_are_refused_on_another() {
+    let env = Env::start().await;
+    let buckets = env.client.buckets();
+    let a = new_bucket(&env.client, "bucket-a").await;
+    let b = new_bucket(&env.client, "bucket-b").await;
+    buckets
+        .put_blob(&b.id, "secret.txt", "b".into())
+        .await
+        .unwrap();
+    let creds_a = buckets
+        .request_tmp_credentials(&a.id, &BucketLookup::default())
+        .await
+        .unwrap();
+    // B's name with A's temporary keys: every request is refused.
+    let mut import = BucketImport::new(BucketProvider::Minio, b.id.clone()).name("b-with-a-keys");
+    for (k, v) in &creds_a.credentials {
+        if k != "bucket_name" {
+            import = import.credential(k.clone(), v.clone());
+        }
+    }
+    buckets.import_external(import).await.unwrap();
+    let err = keys_err(buckets, "blob:b-with-a-keys/").await;
+    assert!(err.is_forbidden(), "{err:?}");
+    let fetch: Result<Vec<_>, _> = buckets
+        .fetch_blob("b-with-a-keys", "secret.txt", 0, &BucketLookup::default())
+        .try_collect()
+        .await;
+    assert!(fetch.unwrap_err().is_forbidden());
+}
+
+#[tokio::test]
+async fn listing_pagination_glob_and_usage() {
+    let env = Env::start().await;
+    let buckets = env.client.buckets();
+    let bucket = new_bucket(&env.client, "tree").await;
+    let local = env.dir.path().join("tree");
+    for d in 0..5 {
+        let dir = local.join(format!("d{d}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..500 {
+            std::fs::write(dir.join(format!("f{f:03}.txt")), format!("{d}/{f}")).unwrap();
+        }
+    }
+    std::fs::create_dir_all(local.join("d0/deep/er")).unwrap();
+    std::fs::write(local.join("d0/deep/er/x.json"), "{}").unwrap();
+    std::fs::write(local.join("top.json"), "[]").unwrap();
+    buckets
+        .upload_dir(&local, &uri("blob:tree/up"), &TransferOptions::new())
+        .await
+        .unwrap();
+
+    // With delimiter: the folders of `up/`, then its object.
+    let top = keys(buckets, "blob:tree/up/", false).await;
+    let names: Vec<_> = top.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        names.contains(&"up/d0/") && names.contains(&"up/top.json"),
+        "{names:?}"
+    );
+    assert_eq!(
+        top.iter()
+            .filter(|(_, k)| *k == EntryKind::CommonPrefix)
+            .count(),
+        5
+    );
+    // Without delimiter: every object, over several pages (1,000 per page).
+    let all = keys(buckets, "blob:tree/up/", true).await;
+    let files = all.iter().filter(|(k, _)| !k.ends_with('/')).count();
+    assert_eq!(files, 2_502);
+    let limited: Vec<_> = buckets
+        .list_blobs(&uri("blob:tree/up/"), true, Some(1_500))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1_500);
+
+    // `**` crosses folders; `*` does not.
+    let json: Vec<String> = buckets
+        .glob_blobs(&uri("blob:tree/up/**/*.json"))
+        .map_ok(|e| e.key)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        json,
+        vec!["up/d0/deep/er/x.json".to_owned(), "up/top.json".to_owned()]
+    );
+    let one_level: Vec<String> = buckets
+        .glob_blobs(&uri("blob:tree/up/d*/f00%3F.txt"))
+        .map_ok(|e| e.key)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(one_level.len(), 50);
+
+    // Usage: a running total after every object.
+    let usage: Vec<_> = buckets
+        .get_disk_usage("tree", &BucketLookup::default())
+        .try_collect()
+        .await
+        .unwrap();
+    let last = usage.last().unwrap();
+    assert_eq!(last.object_count as usize, usage.len());
+    let expected: u64 = all.len() as u64; // markers are objects too
+    assert_eq!(last.object_count, expected);
+    let local_bytes: usize = (0..5)
+        .flat_map(|d| (0..500).map(move |f| format!("{d}/{f}").len()))
+        .sum::<usize>()
+        + "{}".len()
+        + "[]".len();
+    assert_eq!(last.total_bytes, local_bytes as u64);
+    let _ = bucket;
+}
+
+#[tokio::test]
+async fn multipart_upload_ranged_fetch_and_download() {
+    let env = Env::start().await;
+    let buckets = env.client.buckets();
+    new_bucket(&env.client, "big").await;
+    let src = env.dir.path().join("big.bin");
+    let size: u64 = 200 << 20;
+    write_big_file(&src, size, 7);
+    let recorder = Arc::new(Recorder::default());
+    let options = TransferOptions::new().progress(recorder.clone());
+    buckets
+        .upload_file(&src, &uri("blob:big/data/big.bin"), &options)
+        .await
+        .unwrap();
+    let events = recorder.take();
+    assert!(
+        events.len() > 3,
+        "start, steps per part, complete: {}",
+        events.len()
+    );
+    let head = buckets
+        .head_blob("big", "data/big.bin", &BucketLookup::default())
+        .await
+        .unwrap();
+    assert_eq!(head.size, size);
+
+    // A ranged fetch from an offset.
+    let offset = size - 1000;
+    let tail: Vec<u8> = buckets
+        .fetch_blob("big", "data/big.bin", offset, &BucketLookup::default())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .concat();
+    let expected = std::fs::read(&src).unwrap();
+    assert_eq!(tail, expected[offset as usize..]);
+
+    let dst = env.dir.path().join("back.bin");
+    buckets
+        .download_file(&uri("blob:big/data/big.bin"), &dst, &TransferOptions::new())
+        .await
+        .unwrap();
+    assert!(same_file(&src, &dst));
+    // `update` skips a local copy newer than the object.
+    let later = std::time::SystemTime::now() + Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&dst)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    buckets
+        .download_file(
+            &uri("blob:big/data/big.bin"),
+            &dst,
+            &TransferOptions::new()
+                .update(true)
+                .progress(recorder.clone()),
+        )
+        .await
+        .unwrap();
+    assert!(recorder.take().is_empty());
+}
+
+#[tokio::test]
+async fn signed_urls_and_public_access_from_a_plain_http_client() {
+    let env = Env::start().await;
+    let buckets = env.client.buckets();
+    let bucket = new_bucket(&env.client, "pub").await;
+    buckets
+        .put_blob("pub", "dir/hello.txt", "hello, world".into())
+        .await
+        .unwrap();
+
+    let signed = buckets
+        .make_signed_url(&uri("blob:pub/dir/hello.txt"), Duration::from_secs(600))
+        .await
+        .unwrap();
+    let (status, body) = plain_get(&signed).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, b"hello, world");
+
+    // Anonymous reads only while the bucket is public.
+    let mut plain = env.platform.api_url();
+    plain.set_path(&format!("/{}/dir/hello.txt", bucket.id));
+    plain.set_query(None);
+    assert_eq!(plain_get(&plain).await.0, 403);
+    let public = buckets
+        .set_public_access("pub", true, &BucketLookup::default())
+        .await
+        .unwrap();
+    assert!(public.public);
+    let (status, body) = plain_get(&plain).await;
+    assert_eq!((status, body.as_slice()), (200, &b"hello, world"[..]));
+    buckets
+        .set_public_access("pub", false, &BucketLookup::default())
+        .await
+        .unwrap();
+    assert_eq!(plain_get(&plain).await.0, 403);
+
+    // An expired signed URL is refused.
+    let short = buckets
+        .make_signed_url(&uri("blob:pub/dir/hello.txt"), Duration::from_secs(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(plain_get(&short).await.0, 403);
+}
+
+#[tokio::test]
+async fn recursive_rm_reports_every_entry() {
+    let env = Env::start().await;
+    let buckets = env.client.buckets();
+    new_bucket(&env.client, "rm").await;
+    let local = env.dir.path().join("rm");
+    std::fs::create_dir_all(local.join("a/b")).unwrap();
+    std::fs::write(local.join("a/one.txt"), content(10, 1)).unwrap();
+    std::fs::write(local.join("a/b/two.txt"), content(20, 2)).unwrap();
+    std::fs::write(local.join("keep.txt"), content(5, 3)).unwrap();
+    buckets
+        .upload_dir(&local, &uri("blob:rm/"), &TransferOptions::new())
+        .await
+        .unwrap();
+    assert!(buckets.blob_is_dir(&uri("blob:rm/a")).await.unwrap());
+    assert!(!buckets.blob_is_dir(&uri("blob:rm/keep.txt")).await.unwrap());
+    let not_recursive = buckets
+        .blob_rm(&uri("blob:rm/a"), false, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(not_recursive, neuro_sdk::BlobError::IsADirectory { .. }),
+        "{not_recursive:?}"
+    );
+
+    let recorder = Arc::new(Recorder::default());
+    buckets
+        .blob_rm(&uri("blob:rm/a"), true, Some(recorder.clone()))
+        .await
+        .unwrap();
+    let deleted = recorder.deleted.lock().unwrap().clone();
+    let files: Vec<_> = deleted
+        .iter()
+        .filter(|d| !d.is_dir)
+        .map(|d| d.uri.path().to_owned())
+        .collect();
+    let dirs: Vec<_> = deleted
+        .iter()
+        .filter(|d| d.is_dir)
+        .map(|d| d.uri.path().to_owned())
+        .collect();
+    assert_eq!(files.len(), 2, "{deleted:?}");
+    assert!(files.iter().any(|p| p.ends_with("/a/b/two.txt")));
+    assert_eq!(dirs.len(), 2, "{deleted:?}");
+    // The deepest folder is reported before its parent.
+    assert!(
+        dirs[0].ends_with("/a/b/") && dirs[1].ends_with("/a/"),
+        "{dirs:?}"
+    );
+    let left = keys(buckets, "blob:rm/", true).await;
+    assert_eq!(left, vec![("keep.txt".to_owned(), EntryKind::Object)]);
+
+    // Download of what is left, through the engine.
+    let back = env.dir.path().join("back");
+    buckets
+        .download_dir(&uri("blob:rm/"), &back, &TransferOptions::new())
+        .await
+        .unwrap();
+    assert!(same_file(&local.join("keep.txt"), &back.join("keep.txt")));
+    assert!(!Path::new(&back.join("a")).exists());
+}
