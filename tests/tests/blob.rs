@@ -115,7 +115,7 @@ async fn buckets_api_permissions_and_credentials() {
     let shared = bob.buckets().get("data", &lookup).await.unwrap();
     assert_eq!(shared.id, bucket.id);
     buckets
-        .put_blob("data", "a.txt", "hello".into())
+        .put_blob("data", "a.txt", "hello".into(), &BucketLookup::default())
         .await
         .unwrap();
     let seen = bob
@@ -127,7 +127,7 @@ async fn buckets_api_permissions_and_credentials() {
     // Read access gives read-only credentials.
     let refused = bob
         .buckets()
-        .put_blob(&bucket.id, "b.txt", "x".into())
+        .put_blob(&bucket.id, "b.txt", "x".into(), &BucketLookup::default())
         .await
         .unwrap_err();
     assert!(refused.is_forbidden(), "{refused:?}");
@@ -177,7 +177,12 @@ async fn buckets_api_permissions_and_credentials() {
     let read = keys(buckets, "blob:via-persistent/", false).await;
     assert_eq!(read, vec![("a.txt".to_owned(), EntryKind::Object)]);
     let write = buckets
-        .put_blob("via-persistent", "c.txt", "x".into())
+        .put_blob(
+            "via-persistent",
+            "c.txt",
+            "x".into(),
+            &BucketLookup::default(),
+        )
         .await
         .unwrap_err();
     assert!(write.is_forbidden(), "{write:?}");
@@ -211,7 +216,7 @@ async fn tmp_credentials_of_one_bucket_are_refused_on_another() {
     let a = new_bucket(&env.client, "bucket-a").await;
     let b = new_bucket(&env.client, "bucket-b").await;
     buckets
-        .put_blob(&b.id, "secret.txt", "b".into())
+        .put_blob(&b.id, "secret.txt", "b".into(), &BucketLookup::default())
         .await
         .unwrap();
     let creds_a = buckets
@@ -235,12 +240,11 @@ async fn tmp_credentials_of_one_bucket_are_refused_on_another() {
     assert!(fetch.unwrap_err().is_forbidden());
 }
 
-#[tokio::test]
-async fn listing_pagination_glob_and_usage() {
-    let env = Env::start().await;
-    let buckets = env.client.buckets();
-    let bucket = new_bucket(&env.client, "tree").await;
-    let local = env.dir.path().join("tree");
+/// Listing with and without delimiter over several pages, glob with `**`,
+/// usage: against the bucket `name` (`blob:<name>/...`).
+async fn suite_listing(buckets: &Buckets, name: &str, work: &Path) {
+    let b = |rest: &str| uri(&format!("blob:{name}/{rest}"));
+    let local = work.join("tree");
     for d in 0..5 {
         let dir = local.join(format!("d{d}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -252,12 +256,12 @@ async fn listing_pagination_glob_and_usage() {
     std::fs::write(local.join("d0/deep/er/x.json"), "{}").unwrap();
     std::fs::write(local.join("top.json"), "[]").unwrap();
     buckets
-        .upload_dir(&local, &uri("blob:tree/up"), &TransferOptions::new())
+        .upload_dir(&local, &b("up"), &TransferOptions::new())
         .await
         .unwrap();
 
     // With delimiter: the folders of `up/`, then its object.
-    let top = keys(buckets, "blob:tree/up/", false).await;
+    let top = keys(buckets, &format!("blob:{name}/up/"), false).await;
     let names: Vec<_> = top.iter().map(|(k, _)| k.as_str()).collect();
     assert!(
         names.contains(&"up/d0/") && names.contains(&"up/top.json"),
@@ -270,11 +274,11 @@ async fn listing_pagination_glob_and_usage() {
         5
     );
     // Without delimiter: every object, over several pages (1,000 per page).
-    let all = keys(buckets, "blob:tree/up/", true).await;
+    let all = keys(buckets, &format!("blob:{name}/up/"), true).await;
     let files = all.iter().filter(|(k, _)| !k.ends_with('/')).count();
     assert_eq!(files, 2_502);
     let limited: Vec<_> = buckets
-        .list_blobs(&uri("blob:tree/up/"), true, Some(1_500))
+        .list_blobs(&b("up/"), true, Some(1_500))
         .try_collect()
         .await
         .unwrap();
@@ -282,7 +286,7 @@ async fn listing_pagination_glob_and_usage() {
 
     // `**` crosses folders; `*` does not.
     let json: Vec<String> = buckets
-        .glob_blobs(&uri("blob:tree/up/**/*.json"))
+        .glob_blobs(&b("up/**/*.json"))
         .map_ok(|e| e.key)
         .try_collect()
         .await
@@ -292,7 +296,7 @@ async fn listing_pagination_glob_and_usage() {
         vec!["up/d0/deep/er/x.json".to_owned(), "up/top.json".to_owned()]
     );
     let one_level: Vec<String> = buckets
-        .glob_blobs(&uri("blob:tree/up/d*/f00%3F.txt"))
+        .glob_blobs(&b("up/d*/f00%3F.txt"))
         .map_ok(|e| e.key)
         .try_collect()
         .await
@@ -301,35 +305,32 @@ async fn listing_pagination_glob_and_usage() {
 
     // Usage: a running total after every object.
     let usage: Vec<_> = buckets
-        .get_disk_usage("tree", &BucketLookup::default())
+        .get_disk_usage(name, &BucketLookup::default())
         .try_collect()
         .await
         .unwrap();
     let last = usage.last().unwrap();
     assert_eq!(last.object_count as usize, usage.len());
-    let expected: u64 = all.len() as u64; // markers are objects too
-    assert_eq!(last.object_count, expected);
+    let everything = keys(buckets, &format!("blob:{name}/"), true).await;
+    assert_eq!(last.object_count, everything.len() as u64);
     let local_bytes: usize = (0..5)
         .flat_map(|d| (0..500).map(move |f| format!("{d}/{f}").len()))
         .sum::<usize>()
         + "{}".len()
         + "[]".len();
     assert_eq!(last.total_bytes, local_bytes as u64);
-    let _ = bucket;
 }
 
-#[tokio::test]
-async fn multipart_upload_ranged_fetch_and_download() {
-    let env = Env::start().await;
-    let buckets = env.client.buckets();
-    new_bucket(&env.client, "big").await;
-    let src = env.dir.path().join("big.bin");
+/// A 200 MiB multipart upload, a ranged fetch, a download and `update`.
+async fn suite_multipart(buckets: &Buckets, name: &str, work: &Path) {
+    let b = |rest: &str| uri(&format!("blob:{name}/{rest}"));
+    let src = work.join("big.bin");
     let size: u64 = 200 << 20;
     write_big_file(&src, size, 7);
     let recorder = Arc::new(Recorder::default());
     let options = TransferOptions::new().progress(recorder.clone());
     buckets
-        .upload_file(&src, &uri("blob:big/data/big.bin"), &options)
+        .upload_file(&src, &b("data/big.bin"), &options)
         .await
         .unwrap();
     let events = recorder.take();
@@ -339,7 +340,7 @@ async fn multipart_upload_ranged_fetch_and_download() {
         events.len()
     );
     let head = buckets
-        .head_blob("big", "data/big.bin", &BucketLookup::default())
+        .head_blob(name, "data/big.bin", &BucketLookup::default())
         .await
         .unwrap();
     assert_eq!(head.size, size);
@@ -347,7 +348,7 @@ async fn multipart_upload_ranged_fetch_and_download() {
     // A ranged fetch from an offset.
     let offset = size - 1000;
     let tail: Vec<u8> = buckets
-        .fetch_blob("big", "data/big.bin", offset, &BucketLookup::default())
+        .fetch_blob(name, "data/big.bin", offset, &BucketLookup::default())
         .try_collect::<Vec<_>>()
         .await
         .unwrap()
@@ -355,9 +356,9 @@ async fn multipart_upload_ranged_fetch_and_download() {
     let expected = std::fs::read(&src).unwrap();
     assert_eq!(tail, expected[offset as usize..]);
 
-    let dst = env.dir.path().join("back.bin");
+    let dst = work.join("back.bin");
     buckets
-        .download_file(&uri("blob:big/data/big.bin"), &dst, &TransferOptions::new())
+        .download_file(&b("data/big.bin"), &dst, &TransferOptions::new())
         .await
         .unwrap();
     assert!(same_file(&src, &dst));
@@ -371,7 +372,7 @@ async fn multipart_upload_ranged_fetch_and_download() {
         .unwrap();
     buckets
         .download_file(
-            &uri("blob:big/data/big.bin"),
+            &b("data/big.bin"),
             &dst,
             &TransferOptions::new()
                 .update(true)
@@ -388,7 +389,12 @@ async fn signed_urls_and_public_access_from_a_plain_http_client() {
     let buckets = env.client.buckets();
     let bucket = new_bucket(&env.client, "pub").await;
     buckets
-        .put_blob("pub", "dir/hello.txt", "hello, world".into())
+        .put_blob(
+            "pub",
+            "dir/hello.txt",
+            "hello, world".into(),
+            &BucketLookup::default(),
+        )
         .await
         .unwrap();
 
@@ -427,26 +433,21 @@ async fn signed_urls_and_public_access_from_a_plain_http_client() {
     assert_eq!(plain_get(&short).await.0, 403);
 }
 
-#[tokio::test]
-async fn recursive_rm_reports_every_entry() {
-    let env = Env::start().await;
-    let buckets = env.client.buckets();
-    new_bucket(&env.client, "rm").await;
-    let local = env.dir.path().join("rm");
+/// A recursive removal with progress events, and a directory download.
+async fn suite_rm(buckets: &Buckets, name: &str, work: &Path) {
+    let b = |rest: &str| uri(&format!("blob:{name}/{rest}"));
+    let local = work.join("rm");
     std::fs::create_dir_all(local.join("a/b")).unwrap();
     std::fs::write(local.join("a/one.txt"), content(10, 1)).unwrap();
     std::fs::write(local.join("a/b/two.txt"), content(20, 2)).unwrap();
     std::fs::write(local.join("keep.txt"), content(5, 3)).unwrap();
     buckets
-        .upload_dir(&local, &uri("blob:rm/"), &TransferOptions::new())
+        .upload_dir(&local, &b("rm/"), &TransferOptions::new())
         .await
         .unwrap();
-    assert!(buckets.blob_is_dir(&uri("blob:rm/a")).await.unwrap());
-    assert!(!buckets.blob_is_dir(&uri("blob:rm/keep.txt")).await.unwrap());
-    let not_recursive = buckets
-        .blob_rm(&uri("blob:rm/a"), false, None)
-        .await
-        .unwrap_err();
+    assert!(buckets.blob_is_dir(&b("rm/a")).await.unwrap());
+    assert!(!buckets.blob_is_dir(&b("rm/keep.txt")).await.unwrap());
+    let not_recursive = buckets.blob_rm(&b("rm/a"), false, None).await.unwrap_err();
     assert!(
         matches!(not_recursive, neuro_sdk::BlobError::IsADirectory { .. }),
         "{not_recursive:?}"
@@ -454,7 +455,7 @@ async fn recursive_rm_reports_every_entry() {
 
     let recorder = Arc::new(Recorder::default());
     buckets
-        .blob_rm(&uri("blob:rm/a"), true, Some(recorder.clone()))
+        .blob_rm(&b("rm/a"), true, Some(recorder.clone()))
         .await
         .unwrap();
     let deleted = recorder.deleted.lock().unwrap().clone();
@@ -476,15 +477,55 @@ async fn recursive_rm_reports_every_entry() {
         dirs[0].ends_with("/a/b/") && dirs[1].ends_with("/a/"),
         "{dirs:?}"
     );
-    let left = keys(buckets, "blob:rm/", true).await;
-    assert_eq!(left, vec![("keep.txt".to_owned(), EntryKind::Object)]);
+    let left: Vec<_> = keys(buckets, &format!("blob:{name}/rm/"), true)
+        .await
+        .into_iter()
+        .filter(|(k, _)| !k.ends_with('/'))
+        .collect();
+    assert_eq!(left, vec![("rm/keep.txt".to_owned(), EntryKind::Object)]);
 
     // Download of what is left, through the engine.
-    let back = env.dir.path().join("back");
+    let back = work.join("back");
     buckets
-        .download_dir(&uri("blob:rm/"), &back, &TransferOptions::new())
+        .download_dir(&b("rm/"), &back, &TransferOptions::new())
         .await
         .unwrap();
     assert!(same_file(&local.join("keep.txt"), &back.join("keep.txt")));
     assert!(!Path::new(&back.join("a")).exists());
+}
+
+/// The client suite against neuro-local's own S3 endpoint.
+#[tokio::test]
+async fn client_suite_against_neuro_local() {
+    let env = Env::start().await;
+    new_bucket(&env.client, "suite").await;
+    let buckets = env.client.buckets();
+    let work = env.dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    suite_listing(buckets, "suite", &work).await;
+    suite_rm(buckets, "suite", &work).await;
+    suite_multipart(buckets, "suite", &work).await;
+}
+
+/// The same suite against SeaweedFS (an S3 server nobody here wrote),
+/// imported as a MinIO bucket.
+#[tokio::test]
+async fn client_suite_against_seaweedfs() {
+    let env = Env::start().await;
+    let weed = common::seaweed::Seaweed::start(env.dir.path()).await;
+    let bucket = weed.create_bucket("suite").await;
+    let import = BucketImport::new(BucketProvider::Minio, bucket)
+        .credential("endpoint_url", weed.s3_url())
+        .credential("access_key_id", common::seaweed::ACCESS_KEY)
+        .credential("secret_access_key", common::seaweed::SECRET_KEY)
+        .credential("region_name", "us-east-1")
+        .name("weed");
+    let buckets = env.client.buckets();
+    let imported = buckets.import_external(import).await.unwrap();
+    assert!(imported.imported);
+    let work = env.dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    suite_listing(buckets, "weed", &work).await;
+    suite_rm(buckets, "weed", &work).await;
+    suite_multipart(buckets, "weed", &work).await;
 }

@@ -102,10 +102,9 @@ impl Buckets {
         bucket_id_or_name: &str,
         key: &str,
         body: Bytes,
+        lookup: &BucketLookup,
     ) -> Result<(), BlobError> {
-        let s3 = self
-            .open_exact(bucket_id_or_name, &BucketLookup::default())
-            .await?;
+        let s3 = self.open_exact(bucket_id_or_name, lookup).await?;
         s3.put(key, || Body::Bytes(body.clone())).await
     }
 
@@ -117,13 +116,12 @@ impl Buckets {
         bucket_id_or_name: &str,
         key: &str,
         body: S,
+        lookup: &BucketLookup,
     ) -> Result<(), BlobError>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
-        let s3 = self
-            .open_exact(bucket_id_or_name, &BucketLookup::default())
-            .await?;
+        let s3 = self.open_exact(bucket_id_or_name, lookup).await?;
         crate::stream_put::put_stream(&s3, key, Box::pin(body)).await
     }
 

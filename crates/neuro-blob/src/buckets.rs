@@ -170,11 +170,11 @@ impl BucketLookup {
 /// ```no_run
 /// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_blob::BlobError> {
 /// use futures::TryStreamExt as _;
-/// use neuro_blob::{BucketCreate, Buckets};
+/// use neuro_blob::{BucketCreate, BucketLookup, Buckets};
 ///
 /// let buckets = Buckets::new(config);
 /// let bucket = buckets.create(BucketCreate::new().name("data")).await?;
-/// buckets.put_blob(&bucket.id, "hello.txt", "hi!".into()).await?;
+/// buckets.put_blob(&bucket.id, "hello.txt", "hi!".into(), &BucketLookup::default()).await?;
 /// let uri = "blob:data/".parse().unwrap();
 /// let entries: Vec<_> = buckets.list_blobs(&uri, false, None).try_collect().await?;
 /// assert_eq!(entries[0].key, "hello.txt");

@@ -10,6 +10,7 @@ pub mod files;
 pub mod image;
 pub mod proxy;
 pub mod recorder;
+pub mod seaweed;
 
 use neuro_local::{LocalPlatform, RunningPlatform};
 use neuro_sdk::{Client, Factory, JobDescription, JobStart, RemoteImage};

@@ -3,6 +3,7 @@
 use crate::env::BenchEnv;
 use crate::measure::Measurement;
 
+mod blob_transfer;
 mod job_setup;
 mod jobs_exec;
 mod jobs_list;
@@ -67,6 +68,26 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         name: "storage-download-tree",
         about: "download_dir of 5,000 files of 4 KiB in 10 folders",
         run: storage_transfer::download_tree,
+    },
+    Scenario {
+        name: "blob-upload-1g",
+        about: "upload_file of one 1 GiB file to a bucket",
+        run: blob_transfer::upload_1g,
+    },
+    Scenario {
+        name: "blob-download-1g",
+        about: "download_file of one 1 GiB object",
+        run: blob_transfer::download_1g,
+    },
+    Scenario {
+        name: "blob-upload-tree",
+        about: "upload_dir of 5,000 files of 4 KiB in 10 folders to a bucket",
+        run: blob_transfer::upload_tree,
+    },
+    Scenario {
+        name: "blob-download-tree",
+        about: "download_dir of 5,000 objects of 4 KiB in 10 folders",
+        run: blob_transfer::download_tree,
     },
 ];
 

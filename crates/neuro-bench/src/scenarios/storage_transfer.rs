@@ -24,9 +24,9 @@ use crate::runtime;
 use super::job_setup::login;
 
 /// Size of the big file.
-const BIG: u64 = 1 << 30;
+pub(crate) const BIG: u64 = 1 << 30;
 /// Files in the tree, their size and the folders they are spread over.
-const TREE_FILES: usize = 5000;
+pub(crate) const TREE_FILES: usize = 5000;
 const TREE_FILE_SIZE: usize = 4096;
 const TREE_DIRS: usize = 10;
 
@@ -112,7 +112,7 @@ fn run(env: &BenchEnv, transfer: Transfer) -> anyhow::Result<Measurement> {
     })
 }
 
-const TREE_BYTES: u64 = (TREE_FILES * TREE_FILE_SIZE) as u64;
+pub(crate) const TREE_BYTES: u64 = (TREE_FILES * TREE_FILE_SIZE) as u64;
 
 async fn ensure_remote_big(storage: &Storage, work: &Path) -> anyhow::Result<()> {
     if storage.stat(REMOTE_BIG).await.map(|s| s.size).ok() != Some(BIG) {
@@ -124,7 +124,7 @@ async fn ensure_remote_big(storage: &Storage, work: &Path) -> anyhow::Result<()>
 }
 
 /// Removes a file or directory left by an earlier run.
-fn remove(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn remove(path: &Path) -> anyhow::Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path)?,
         Ok(_) => std::fs::remove_file(path)?,
@@ -134,7 +134,7 @@ fn remove(path: &Path) -> anyhow::Result<()> {
 }
 
 /// The 1 GiB source file (xorshift bytes; every block written).
-fn big_file(work: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn big_file(work: &Path) -> anyhow::Result<PathBuf> {
     let path = work.join("big.bin");
     if std::fs::metadata(&path).map(|m| m.len()).ok() == Some(BIG) {
         return Ok(path);
@@ -156,7 +156,7 @@ fn big_file(work: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// The source tree of small files.
-fn tree(work: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn tree(work: &Path) -> anyhow::Result<PathBuf> {
     let root = work.join("tree");
     if root.join(format!("d{}", TREE_DIRS - 1)).is_dir() {
         return Ok(root);

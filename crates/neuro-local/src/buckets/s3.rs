@@ -41,7 +41,10 @@ pub fn service(settings: &Settings, db: &Db) -> std::io::Result<S3Service> {
     let fs = s3s_fs::FileSystem::new(&root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
     let mut builder = S3ServiceBuilder::new(fs);
     builder.set_auth(Keys { db: db.clone() });
-    builder.set_access(Access { db: db.clone() });
+    builder.set_access(Access {
+        db: db.clone(),
+        root: root.clone(),
+    });
     Ok(builder.build())
 }
 
@@ -73,6 +76,33 @@ impl S3Auth for Keys {
 /// Decides whether an authenticated (or anonymous) request may proceed.
 struct Access {
     db: Db,
+    /// `{data_dir}/buckets`.
+    root: std::path::PathBuf,
+}
+
+impl Access {
+    /// Whether `key` of `bucket` is a folder on disk: the filesystem backend
+    /// keeps `a/b` and `a/b/c` as a directory and a file, so the key `a/b`
+    /// names no object (S3 answers `NoSuchKey`, not an error).
+    async fn is_folder(&self, bucket: &str, key: &str) -> bool {
+        if key.is_empty() || key.ends_with('/') || key.split('/').any(|s| s == "..") {
+            return false;
+        }
+        tokio::fs::metadata(self.root.join(bucket).join(key))
+            .await
+            .is_ok_and(|m| m.is_dir())
+    }
+
+    /// A read of a folder key is `NoSuchKey`.
+    async fn check_object(&self, cx: &S3AccessContext<'_>, bucket: &str) -> S3Result<()> {
+        let op = cx.s3_op().name();
+        if let S3Path::Object { key, .. } = cx.s3_path() {
+            if matches!(op, "GetObject" | "HeadObject") && self.is_folder(bucket, key).await {
+                return Err(s3_error!(NoSuchKey));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Operations that only read.
@@ -115,7 +145,7 @@ impl S3Access for Access {
                 .map_err(|_| s3_error!(InternalError))?;
             let public = row.is_some_and(|r| r.public && !r.imported);
             if public && matches!(op, "GetObject" | "HeadObject") {
-                return Ok(());
+                return self.check_object(cx, &bucket).await;
             }
             return Err(s3_error!(AccessDenied, "Anonymous access is not allowed"));
         };
@@ -137,7 +167,7 @@ impl S3Access for Access {
         if !key.opens(&bucket, !is_read(op)) {
             return Err(s3_error!(AccessDenied, "Access Denied"));
         }
-        Ok(())
+        self.check_object(cx, &bucket).await
     }
 }
 
