@@ -49,4 +49,6 @@ mod guides {
     struct NeuroLocal;
     #[doc = include_str!("../../../docs/blob.md")]
     struct Blob;
+    #[doc = include_str!("../../../docs/secrets-disks-users.md")]
+    struct SecretsDisksUsers;
 }

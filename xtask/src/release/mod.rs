@@ -12,7 +12,13 @@
 //!    (`--workspace`, so crates that depend on not-yet-published workspace
 //!    crates are checked against each other, as they will be published);
 //! 6. `git commit -s` and an annotated tag `v<version>`.
+//!
+//! If a step up to the commit fails, the files the release rewrote (manifests,
+//! `CHANGELOG.md`, `Cargo.lock`) are put back as they were and unstaged, so the
+//! work tree is as before and the release can be run again once the cause is
+//! fixed.
 
+mod backup;
 mod changelog;
 mod manifest;
 mod order;
@@ -112,7 +118,54 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
     {
         bail!("tag {tag} already exists");
     }
-    for edit in &edits {
+    let mut touched: Vec<PathBuf> = edits.iter().map(|e| e.path.clone()).collect();
+    touched.push(root.join("Cargo.lock"));
+    let saved = backup::Backup::take(&touched)?;
+    if let Err(err) = bump_check_commit(root, version, &edits, &publish_order) {
+        let rel: Vec<String> = touched.iter().map(|p| relative(root, p)).collect();
+        match saved.restore() {
+            Ok(()) => {
+                // Unstage whatever `git add` staged before the failure.
+                let mut reset = vec!["reset", "--quiet", "--"];
+                reset.extend(rel.iter().map(String::as_str));
+                if let Err(e) = run(root, "git", &reset) {
+                    eprintln!("warning: cannot unstage the restored files: {e:#}");
+                }
+                eprintln!(
+                    "release {version} failed; restored {} as they were",
+                    rel.join(", ")
+                );
+            }
+            Err(e) => {
+                eprintln!("release {version} failed, and restoring the files failed too: {e:#}")
+            }
+        }
+        return Err(err);
+    }
+    run(
+        root,
+        "git",
+        &[
+            "tag",
+            "--annotate",
+            &tag,
+            "-m",
+            &format!("neuro-rs {version}"),
+        ],
+    )
+    .with_context(|| format!("the release commit is made but tag {tag} is not"))?;
+    println!("\nreleased {version}: commit and tag {tag} made; push with `git push --follow-tags`, then `cargo publish --workspace`.");
+    Ok(())
+}
+
+/// Steps 2 to the commit: writes the edits, checks, packages and commits.
+fn bump_check_commit(
+    root: &Path,
+    version: &str,
+    edits: &[Edit],
+    publish_order: &[String],
+) -> Result<()> {
+    for edit in edits {
         std::fs::write(&edit.path, &edit.text)
             .with_context(|| format!("cannot write {}", edit.path.display()))?;
     }
@@ -136,7 +189,7 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
         ],
     )?;
     run(root, "cargo", &["test", "--workspace"])?;
-    publish_dry_run(root, &publish_order)?;
+    publish_dry_run(root, publish_order)?;
 
     let mut add = vec!["add", "Cargo.lock"];
     let rel: Vec<String> = edits.iter().map(|e| relative(root, &e.path)).collect();
@@ -147,20 +200,7 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
         root,
         "git",
         &["commit", "--signoff", "--quiet", "-m", &message],
-    )?;
-    run(
-        root,
-        "git",
-        &[
-            "tag",
-            "--annotate",
-            &tag,
-            "-m",
-            &format!("neuro-rs {version}"),
-        ],
-    )?;
-    println!("\nreleased {version}: commit and tag {tag} made; push with `git push --follow-tags`, then `cargo publish --workspace`.");
-    Ok(())
+    )
 }
 
 /// `cargo publish --dry-run` for every publishable crate, in dependency order.
