@@ -169,12 +169,10 @@ fn bump_check_commit(
         std::fs::write(&edit.path, &edit.text)
             .with_context(|| format!("cannot write {}", edit.path.display()))?;
     }
-    // Refreshes the workspace crates' versions in Cargo.lock.
-    output(
-        root,
-        "cargo",
-        &["metadata", "--format-version", "1", "--offline", "--quiet"],
-    )?;
+    // Moves the workspace crates to the new version in Cargo.lock, and nothing
+    // else (`cargo metadata --offline` would need every dependency of every
+    // platform downloaded; this needs only the local index).
+    run(root, "cargo", &["update", "--workspace", "--offline"])?;
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
     run(
         root,
