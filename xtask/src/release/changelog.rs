@@ -12,8 +12,13 @@ pub(crate) fn release(text: &str, version: &str, date: &str) -> Result<String> {
         bail!("CHANGELOG.md has no `{UNRELEASED}` heading");
     };
     let body_start = start + UNRELEASED.len();
-    let body_end = text[body_start..]
-        .find("\n## ")
+    // The section ends at the next heading, or at the link definitions that
+    // close the file when it is the last one.
+    let rest = &text[body_start..];
+    let body_end = [rest.find("\n## "), link_definitions(rest)]
+        .into_iter()
+        .flatten()
+        .min()
         .map_or(text.len(), |i| body_start + i + 1);
     let body = text[body_start..body_end].trim();
     if body.is_empty() {
@@ -29,6 +34,20 @@ pub(crate) fn release(text: &str, version: &str, date: &str) -> Result<String> {
     ));
     out.push_str(&text[body_end..]);
     Ok(update_links(&out, version))
+}
+
+/// Where the first `[name]: url` line of `text` starts (at its newline).
+fn link_definitions(text: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let is_link =
+            line.starts_with('[') && line.find("]: ").is_some_and(|i| !line[1..i].contains(']'));
+        if is_link && offset > 0 {
+            return Some(offset - 1);
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// `[Unreleased]: <repo>/compare/vOLD...HEAD` becomes a compare from the new tag,
@@ -66,6 +85,18 @@ mod tests {
     use super::*;
 
     const LOG: &str = "# Changelog\n\nIntro.\n\n## [Unreleased]\n\n### Added\n\n- a thing\n\n## [0.1.0] - 2026-01-01\n\n### Added\n\n- the start\n\n[Unreleased]: https://example.com/r/compare/v0.1.0...HEAD\n[0.1.0]: https://example.com/r/releases/tag/v0.1.0\n";
+
+    #[test]
+    fn a_last_section_stops_at_the_link_definitions() {
+        let log = "# Changelog\n\n## [Unreleased]\n\n### Added\n\n- first\n\n[Unreleased]: https://example.com/r/commits/HEAD\n";
+        let out = release(log, "0.2.0", "2026-11-24").unwrap();
+        assert_eq!(
+            out,
+            "# Changelog\n\n## [Unreleased]\n\n## [0.2.0] - 2026-11-24\n\n### Added\n\n- first\n\n\
+             [Unreleased]: https://example.com/r/compare/v0.2.0...HEAD\n\
+             [0.2.0]: https://example.com/r/releases/tag/v0.2.0\n"
+        );
+    }
 
     #[test]
     fn unreleased_moves_under_the_new_version() {

@@ -7,7 +7,9 @@
 //! 2. set `[workspace.package] version` and the `version` of every workspace
 //!    crate in `[workspace.dependencies]` (and in any member that pins one);
 //! 3. move the Unreleased section of `CHANGELOG.md` under the new version;
-//! 4. `cargo fmt --check`, `cargo clippy -D warnings`, `cargo test`;
+//! 4. `cargo update --workspace --offline` (our crates' entries of
+//!    `Cargo.lock`), `cargo fmt --check`, `cargo clippy -D warnings`,
+//!    `cargo test`;
 //! 5. `cargo publish --dry-run` of the publishable crates in dependency order
 //!    (`--workspace`, so crates that depend on not-yet-published workspace
 //!    crates are checked against each other, as they will be published);
@@ -251,6 +253,7 @@ fn print_plan(
     println!("not published: {}", unpublished.join(", "));
     println!("\nsteps:");
     for step in [
+        "cargo update --workspace --offline (our crates' entries of Cargo.lock)".to_owned(),
         "cargo fmt --all -- --check".to_owned(),
         "cargo clippy --workspace --all-targets -- -D warnings".to_owned(),
         "cargo test --workspace".to_owned(),
