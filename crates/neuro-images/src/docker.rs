@@ -23,6 +23,18 @@ pub(crate) fn registry_auth_header(token: &str, server_address: &str) -> String 
     base64::engine::general_purpose::URL_SAFE.encode(json.to_string())
 }
 
+/// `POST /images/<source>/tag?repo=<repo>&tag=<tag>`: the new name and its tag
+/// as separate parameters, which both Docker and Podman accept (Podman refuses
+/// a tag inside `repo`).
+fn tag_request(source: &str, repo: &str, tag: Option<&str>) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("repo", repo);
+    if let Some(tag) = tag.filter(|t| !t.is_empty()) {
+        query.append_pair("tag", tag);
+    }
+    format!("/images/{}/tag?{}", path_name(source), query.finish())
+}
+
 /// The registry host of a Docker reference: the part before the first `/`.
 fn server_address(reference: &str) -> &str {
     reference.split('/').next().unwrap_or(reference)
@@ -72,13 +84,8 @@ impl Images {
         });
         let repo = remote.as_docker_url(false);
         let engine = self.engine()?;
-        let tag_path = format!(
-            "/images/{}/tag?{}",
-            path_name(&local.to_string()),
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("repo", &repo)
-                .finish()
-        );
+        let untagged = remote.clone().with_tag(None).as_docker_url(false);
+        let tag_path = tag_request(&local.to_string(), &untagged, remote.tag());
         match engine.call(Method::POST, &tag_path, &[]).await {
             Ok(_) => {}
             Err(ImagesError::Docker { status: 404, .. }) => {
@@ -127,7 +134,9 @@ impl Images {
         let engine = self.engine()?;
         let auth = self.auth_header(&repo).await?;
         let mut query = url::form_urlencoded::Serializer::new(String::new());
-        query.append_pair("fromImage", &repo).append_pair("repo", &repo);
+        query
+            .append_pair("fromImage", &repo)
+            .append_pair("repo", &repo);
         let tls = self.tls_query(remote);
         let mut path = format!("/images/create?{}", query.finish());
         if !tls.is_empty() {
@@ -148,13 +157,7 @@ impl Images {
         while let Some(step) = steps.try_next().await? {
             progress.step(&step);
         }
-        let tag_path = format!(
-            "/images/{}/tag?{}",
-            path_name(&repo),
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("repo", &local.to_string())
-                .finish()
-        );
+        let tag_path = tag_request(&repo, &local.name, local.tag.as_deref());
         engine.call(Method::POST, &tag_path, &[]).await?;
         Ok(local)
     }
@@ -183,13 +186,18 @@ mod tests {
     #[test]
     fn registry_auth_is_url_safe_base64_with_padding() {
         let header = registry_auth_header("t?k>", "localhost:5000");
-        let json = base64::engine::general_purpose::URL_SAFE.decode(&header).unwrap();
+        let json = base64::engine::general_purpose::URL_SAFE
+            .decode(&header)
+            .unwrap();
         let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(value["username"], "token");
         assert_eq!(value["password"], "t?k>");
         assert_eq!(value["serveraddress"], "localhost:5000");
         assert!(!header.contains(['+', '/']));
         assert_eq!(header.len() % 4, 0);
-        assert_eq!(server_address("localhost:5000/alice/img:v1"), "localhost:5000");
+        assert_eq!(
+            server_address("localhost:5000/alice/img:v1"),
+            "localhost:5000"
+        );
     }
 }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt as _, TryStreamExt as _};
+use futures::{Stream, TryStreamExt as _};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
@@ -78,7 +78,9 @@ impl EngineAddress {
             .map(PathBuf::from)
             .find(|p| p.exists())
             .map(EngineAddress::Unix)
-            .ok_or_else(|| ImagesError::DockerUnavailable("no DOCKER_HOST and no local socket".into()))
+            .ok_or_else(|| {
+                ImagesError::DockerUnavailable("no DOCKER_HOST and no local socket".into())
+            })
     }
 }
 
@@ -110,7 +112,7 @@ struct Version {
     api_version: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct EngineMessage {
     #[serde(default)]
     message: String,
@@ -201,9 +203,9 @@ impl Engine {
         }
         match &self.address {
             EngineAddress::Unix(path) => {
-                let stream = tokio::net::UnixStream::connect(path)
-                    .await
-                    .map_err(|e| ImagesError::DockerUnavailable(format!("{}: {e}", path.display())))?;
+                let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| {
+                    ImagesError::DockerUnavailable(format!("{}: {e}", path.display()))
+                })?;
                 exchange!(stream)
             }
             EngineAddress::Tcp(authority) => {
@@ -221,8 +223,8 @@ impl Engine {
             .get_or_try_init(|| async {
                 let response = self.send(Method::GET, "/version", &[]).await?;
                 let body = read_ok(response, "GET /version").await?;
-                let version: Version = serde_json::from_slice(&body)
-                    .map_err(|e| transport("GET /version", e))?;
+                let version: Version =
+                    serde_json::from_slice(&body).map_err(|e| transport("GET /version", e))?;
                 Ok::<_, ImagesError>(version.api_version)
             })
             .await
@@ -284,7 +286,10 @@ pub(crate) fn progress_steps(
     response: http::Response<Incoming>,
     target_tag: Option<String>,
 ) -> impl Stream<Item = Result<ImageProgressStep, ImagesError>> + Send {
-    let chunks = response.into_body().into_data_stream().map_err(|e| neuro_http::Error::Body(Box::new(e)));
+    let chunks = response
+        .into_body()
+        .into_data_stream()
+        .map_err(|e| neuro_http::Error::Body(Box::new(e)));
     neuro_http::LineStream::new(chunks)
         .map_err(ImagesError::from)
         .try_filter_map(move |line| {
@@ -301,7 +306,10 @@ pub(crate) fn progress_steps(
 }
 
 /// The step of one progress line, or its error.
-fn parse_step(line: ProgressLine, target_tag: Option<&str>) -> Result<Option<ImageProgressStep>, ImagesError> {
+fn parse_step(
+    line: ProgressLine,
+    target_tag: Option<&str>,
+) -> Result<Option<ImageProgressStep>, ImagesError> {
     if line.error.is_some() {
         let message = line
             .error_detail
@@ -355,15 +363,32 @@ mod tests {
         .unwrap();
         assert_eq!(step.message, "abc: Pushing [==>  ] 512B/1kB");
         assert_eq!((step.current, step.total), (Some(512), Some(1024)));
-        let step = parse_step(line(r#"{"status":"Pushed","progressDetail":{},"id":"abc"}"#), None)
-            .unwrap()
-            .unwrap();
+        let step = parse_step(
+            line(r#"{"status":"Pushed","progressDetail":{},"id":"abc"}"#),
+            None,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(step.message, "abc: Pushed");
         assert_eq!((step.current, step.total), (None, None));
         // Lines about the tag itself, or without id, are no steps.
-        assert!(parse_step(line(r#"{"status":"Pulling from a/b","id":"v1"}"#), Some("v1")).unwrap().is_none());
-        assert!(parse_step(line(r#"{"status":"Digest: sha256:x"}"#), Some("v1")).unwrap().is_none());
-        assert!(parse_step(line(r#"{"progressDetail":{},"aux":{"Tag":"v1"}}"#), Some("v1")).unwrap().is_none());
+        assert!(parse_step(
+            line(r#"{"status":"Pulling from a/b","id":"v1"}"#),
+            Some("v1")
+        )
+        .unwrap()
+        .is_none());
+        assert!(
+            parse_step(line(r#"{"status":"Digest: sha256:x"}"#), Some("v1"))
+                .unwrap()
+                .is_none()
+        );
+        assert!(parse_step(
+            line(r#"{"progressDetail":{},"aux":{"Tag":"v1"}}"#),
+            Some("v1")
+        )
+        .unwrap()
+        .is_none());
     }
 
     #[test]
@@ -373,14 +398,21 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert!(matches!(err, ImagesError::Docker { status: 900, ref message } if message == "denied: access"));
+        assert!(
+            matches!(err, ImagesError::Docker { status: 900, ref message } if message == "denied: access")
+        );
         let err = parse_step(line(r#"{"error":"x"}"#), None).unwrap_err();
-        assert!(matches!(err, ImagesError::Docker { ref message, .. } if message == "Unknown error"));
+        assert!(
+            matches!(err, ImagesError::Docker { ref message, .. } if message == "Unknown error")
+        );
     }
 
     #[test]
     fn names_keep_slashes_and_colons() {
-        assert_eq!(path_name("localhost:5000/alice/img:v1"), "localhost:5000/alice/img:v1");
+        assert_eq!(
+            path_name("localhost:5000/alice/img:v1"),
+            "localhost:5000/alice/img:v1"
+        );
         assert_eq!(path_name("a b"), "a%20b");
     }
 }

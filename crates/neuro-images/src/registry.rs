@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use futures::{Stream, StreamExt as _, TryStreamExt as _};
 use neuro_http::{Method, Response};
-use neuro_types::endpoints::paths;
+use neuro_types::endpoints::{paths, query};
 use neuro_types::{RemoteImage, TagOption};
 use serde::Deserialize;
 use url::Url;
@@ -55,13 +55,13 @@ fn at(registry_url: &Url, path: &str) -> Url {
 fn with_page_size(mut url: Url, n: usize) -> Url {
     let kept: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(k, _)| k != "n")
+        .filter(|(k, _)| k != query::N)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
     url.query_pairs_mut()
         .clear()
         .extend_pairs(kept)
-        .append_pair("n", &n.to_string());
+        .append_pair(query::N, &n.to_string());
     url
 }
 

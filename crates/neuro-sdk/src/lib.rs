@@ -51,4 +51,6 @@ mod guides {
     struct Blob;
     #[doc = include_str!("../../../docs/secrets-disks-users.md")]
     struct SecretsDisksUsers;
+    #[doc = include_str!("../../../docs/images.md")]
+    struct Images;
 }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 pub mod browser;
+pub mod fake_docker;
 pub mod files;
 pub mod image;
 pub mod proxy;

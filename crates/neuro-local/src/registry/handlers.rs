@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
 use http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use neuro_types::endpoints::query;
 use neuro_types::permission::Action;
 use serde_json::json;
 use tokio::io::AsyncWriteExt as _;
@@ -127,14 +128,14 @@ fn page(items: Vec<String>, last: Option<&str>, n: Option<usize>) -> (Vec<String
 fn next_link(path: &str, items: &[String], n: usize) -> Option<(&'static str, String)> {
     let last = items.last()?;
     let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("last", last)
-        .append_pair("n", &n.to_string())
+        .append_pair(query::LAST, last)
+        .append_pair(query::N, &n.to_string())
         .finish();
     Some(("link", format!("<{path}?{query}>; rel=\"next\"")))
 }
 
 fn page_size(query: &Option<String>) -> Result<Option<usize>> {
-    query_param(query, "n")
+    query_param(query, query::N)
         .map(|n| {
             n.parse::<usize>().map_err(|_| {
                 RegistryError::spec(
@@ -163,7 +164,7 @@ pub(super) async fn catalog(
         .into_iter()
         .filter(|repo| view.allows(&image_path(&cluster, repo), Action::Read))
         .collect();
-    let last = query_param(&query, "last");
+    let last = query_param(&query, query::LAST);
     let (repos, more) = page(readable, last.as_deref(), n);
     let mut extra = vec![("content-type", "application/json; charset=utf-8".to_owned())];
     if let (true, Some(n)) = (more, n) {
@@ -206,7 +207,7 @@ async fn tags(call: &Call, repo: &str, query: &Option<String>) -> Result<Respons
         .call(move |conn| store::tags(conn, &owned))
         .await?
         .ok_or_else(|| RegistryError::name_unknown(repo))?;
-    let last = query_param(query, "last");
+    let last = query_param(query, query::LAST);
     let (tags, more) = page(tags, last.as_deref(), n);
     let mut extra = vec![("content-type", "application/json; charset=utf-8".to_owned())];
     if let (true, Some(n)) = (more, n) {
@@ -423,7 +424,10 @@ pub(super) async fn post(
     let Target::NewUpload(repo) = call.target.clone() else {
         return Err(RegistryError::NotFound);
     };
-    if let (Some(mount), Some(from)) = (query_param(&query, "mount"), query_param(&query, "from")) {
+    if let (Some(mount), Some(from)) = (
+        query_param(&query, query::MOUNT),
+        query_param(&query, query::FROM),
+    ) {
         if let Some(digest) = Digest::parse(&mount) {
             if super::route::is_valid_repo(&from)
                 && require(&call.state, &call.user, &from, Action::Read)
@@ -441,7 +445,7 @@ pub(super) async fn post(
         }
     }
     let id = new_upload(&call, &repo).await?;
-    if let Some(digest) = query_param(&query, "digest") {
+    if let Some(digest) = query_param(&query, query::DIGEST) {
         append(&call.store, &id, body).await?;
         return finish_upload(&call, &repo, &id, Some(digest)).await;
     }
@@ -496,7 +500,7 @@ pub(super) async fn put(
         Target::Upload(repo, id) => {
             upload_size(&call, &repo, &id).await?;
             append(&call.store, &id, body).await?;
-            finish_upload(&call, &repo, &id, query_param(&query, "digest")).await
+            finish_upload(&call, &repo, &id, query_param(&query, query::DIGEST)).await
         }
         Target::Manifest(repo, reference) => {
             let content_type = headers
