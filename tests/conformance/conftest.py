@@ -17,6 +17,9 @@ Hygiene (see docs/conformance.md):
 
 import asyncio
 import atexit
+import gzip
+import hashlib
+import io
 import json
 import os
 import re
@@ -24,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -404,3 +408,55 @@ def pytest_runtest_makereport(item, call):
 
 
 _ = _offline  # imported for its side effect
+
+
+MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def push_test_image(send, repo: str, tag: str, text: bytes) -> str:
+    """Pushes a one-layer image (`/hello.txt` holding `text`) to `repo:tag`
+    through the registry API: each blob at once (`POST ...?digest=`), then a
+    Docker v2 manifest. `send(method, path, body, headers)` makes one
+    authenticated request and returns its status. The manifest's digest."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = len(text)
+        tar.addfile(info, io.BytesIO(text))
+    layer = gzip.compress(raw.getvalue(), mtime=0)
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["cat", "/hello.txt"]},
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()],
+            },
+        }
+    ).encode()
+    descriptors = []
+    for blob, media_type in (
+        (config, "application/vnd.docker.container.image.v1+json"),
+        (layer, "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+    ):
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        status = send(
+            "POST",
+            f"/v2/{repo}/blobs/uploads/?digest={digest}",
+            blob,
+            {"Content-Type": "application/octet-stream"},
+        )
+        assert status == 201, status
+        descriptors.append({"mediaType": media_type, "size": len(blob), "digest": digest})
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": MANIFEST_V2,
+            "config": descriptors[0],
+            "layers": descriptors[1:],
+        }
+    ).encode()
+    status = send("PUT", f"/v2/{repo}/manifests/{tag}", manifest, {"Content-Type": MANIFEST_V2})
+    assert status == 201, status
+    return "sha256:" + hashlib.sha256(manifest).hexdigest()

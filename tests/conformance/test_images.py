@@ -6,16 +6,11 @@ Docker-compatible service (run privately, DOCKER_HOST pointing at it). Podman
 from an image already named after its target and the pull is a strict xfail."""
 
 import base64
-import gzip
-import hashlib
 import http.client
-import io
-import json
 import os
 import shutil
 import socket
 import subprocess
-import tarfile
 import tempfile
 import time
 import urllib.parse
@@ -24,10 +19,7 @@ from typing import Dict, Tuple
 
 import pytest
 
-from conftest import Cli, with_sdk
-
-MANIFEST_V2 = "application/vnd.docker.distribution.manifest.v2+json"
-
+from conftest import Cli, push_test_image, with_sdk
 
 def _registry(cli: Cli) -> Tuple[str, int]:
     """Host and port of the registry the CLI's config names."""
@@ -50,48 +42,12 @@ def _request(
 
 
 def push_image(cli: Cli, name: str, tag: str, text: bytes) -> str:
-    """Pushes a one-layer image holding `/hello.txt` to `<user>/<name>:<tag>`
-    through the registry API; its manifest digest."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(text)
-        tar.addfile(info, io.BytesIO(text))
-    layer = gzip.compress(raw.getvalue(), mtime=0)
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Cmd": ["/hello.txt"]},
-            "rootfs": {
-                "type": "layers",
-                "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()],
-            },
-        }
-    ).encode()
-    repo = f"{cli.user}/{name}"
-    descriptors = []
-    for blob, media_type in (
-        (config, "application/vnd.docker.container.image.v1+json"),
-        (layer, "application/vnd.docker.image.rootfs.diff.tar.gzip"),
-    ):
-        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-        resp = _request(cli, "POST", f"/v2/{repo}/blobs/uploads/?digest={digest}", blob)
-        assert resp.status == 201, resp.status
-        descriptors.append({"mediaType": media_type, "size": len(blob), "digest": digest})
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": MANIFEST_V2,
-            "config": descriptors[0],
-            "layers": descriptors[1:],
-        }
-    ).encode()
-    resp = _request(
-        cli, "PUT", f"/v2/{repo}/manifests/{tag}", manifest, {"Content-Type": MANIFEST_V2}
-    )
-    assert resp.status == 201, resp.status
-    return "sha256:" + hashlib.sha256(manifest).hexdigest()
+    """Pushes a one-layer image to `<user>/<name>:<tag>`; its digest."""
+
+    def send(method, path, body, headers):
+        return _request(cli, method, path, body, headers).status
+
+    return push_test_image(send, f"{cli.user}/{name}", tag, text)
 
 
 def test_image_ls_and_tags(make_cli) -> None:

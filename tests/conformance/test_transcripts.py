@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from conftest import LocalPlatform, _user_name
+from conftest import LocalPlatform, _user_name, push_test_image
 
 TRANSCRIPTS = Path(
     os.environ.get("NEURO_TRANSCRIPTS_DIR", Path(__file__).parent / "transcripts")
@@ -181,8 +181,12 @@ class Replayer:
                 )
                 assert answer.status == 201, answer.body
         elif service == "registry-api":
-            # The recording starts from a pushed `alice/hello:v1`.
-            push_image(self, "alice", "alice/hello", "v1")
+            # The recording starts from a pushed `alice/hello:v1` (the user
+            # is replaced in the path as in every recorded one).
+            def send(method, path, body, headers):
+                return self.send(method, path, headers, body, "alice", basic=True).status
+
+            push_test_image(send, "alice/hello", "v1", b"hello\n")
         elif service == "secrets-api":
             # `list` shows a secret made before the recording.
             body = json.dumps({"key": "alicekey", "value": "dg=="}).encode()
@@ -193,68 +197,6 @@ class Replayer:
                 body,
                 "alice",
             )
-
-
-def push_image(replayer: "Replayer", user: str, repo: str, tag: str) -> str:
-    """Pushes a one-layer image to `repo:tag` (`alice/...`, the user replaced
-    as in every recorded path) through the registry API as `user` (monolithic
-    blob uploads, then a Docker v2 manifest); its digest."""
-    import gzip
-    import hashlib
-    import io
-    import tarfile
-
-    layer_tar = io.BytesIO()
-    with tarfile.open(fileobj=layer_tar, mode="w") as tar:
-        data = b"hello\n"
-        info = tarfile.TarInfo("hello.txt")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    layer = gzip.compress(layer_tar.getvalue(), mtime=0)
-    diff_id = "sha256:" + hashlib.sha256(layer_tar.getvalue()).hexdigest()
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Cmd": ["cat", "/hello.txt"]},
-            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        }
-    ).encode()
-    descriptors = []
-    for blob, media_type in (
-        (config, "application/vnd.docker.container.image.v1+json"),
-        (layer, "application/vnd.docker.image.rootfs.diff.tar.gzip"),
-    ):
-        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-        answer = replayer.send(
-            "POST",
-            f"/v2/{repo}/blobs/uploads/?digest={digest}",
-            {"Content-Type": "application/octet-stream"},
-            blob,
-            user,
-            basic=True,
-        )
-        assert answer.status == 201, (answer.status, answer.body)
-        descriptors.append({"mediaType": media_type, "size": len(blob), "digest": digest})
-    manifest_type = "application/vnd.docker.distribution.manifest.v2+json"
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": manifest_type,
-            "config": descriptors[0],
-            "layers": descriptors[1:],
-        }
-    ).encode()
-    answer = replayer.send(
-        "PUT",
-        f"/v2/{repo}/manifests/{tag}",
-        {"Content-Type": manifest_type},
-        manifest,
-        user,
-        basic=True,
-    )
-    assert answer.status == 201, (answer.status, answer.body)
-    return answer.headers["Docker-Content-Digest"]
 
 
 def _auth_of(req: Dict[str, Any]) -> Tuple[Optional[str], bool]:

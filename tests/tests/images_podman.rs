@@ -12,12 +12,10 @@ use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::image::{busybox_image, push};
 use common::{wait_finished, Env};
 use futures::TryStreamExt as _;
 use neuro_sdk::images::{DockerImageProgress, EngineAddress, ImageProgressStep, NoProgress};
-use neuro_sdk::jobs::MonitorOptions;
 use neuro_sdk::types::{LocalImage, TagOption};
 use neuro_sdk::{ImagesError, JobStart, JobStatus, RemoteImage};
 
@@ -159,14 +157,8 @@ async fn pull_and_push_through_podman() {
         .await
         .unwrap();
     let done = wait_finished(client, &job.id, Duration::from_secs(120)).await;
-    let chunks: Vec<Bytes> = client
-        .jobs()
-        .monitor(&job.id, MonitorOptions::new())
-        .try_collect()
-        .await
-        .unwrap();
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.history);
-    assert_eq!(chunks.concat(), b"busybox-test\n");
+    assert_eq!(common::job_logs(client, &job.id).await, "busybox-test\n");
 
     // Failures: a local image Podman does not have, an image the registry lacks.
     let err = images

@@ -13,7 +13,6 @@ use bytes::Bytes;
 use common::image::{busybox_image, push};
 use common::{shell_job, wait_finished, Env};
 use futures::TryStreamExt as _;
-use neuro_sdk::jobs::MonitorOptions;
 use neuro_sdk::types::TagOption;
 use neuro_sdk::{JobStart, JobStatus, Volume};
 use url::Url;
@@ -21,14 +20,7 @@ use url::Url;
 const TIMEOUT: Duration = Duration::from_secs(120);
 
 async fn logs(env: &Env, id: &str) -> String {
-    let chunks: Vec<Bytes> = env
-        .client
-        .jobs()
-        .monitor(id, MonitorOptions::new())
-        .try_collect()
-        .await
-        .unwrap();
-    String::from_utf8(chunks.concat()).unwrap()
+    common::job_logs(&env.client, id).await
 }
 
 /// Pushes the busybox image as `busybox:v1` of the admin; the job start of it.

@@ -35,6 +35,14 @@ fn tag_request(source: &str, repo: &str, tag: Option<&str>) -> String {
     format!("/images/{}/tag?{}", path_name(source), query.finish())
 }
 
+/// A `403` of the engine as [`ImagesError::AccessDenied`] to `remote`.
+fn refusal(err: ImagesError, remote: &RemoteImage) -> ImagesError {
+    match err {
+        ImagesError::Docker { status: 403, .. } => ImagesError::AccessDenied(remote.to_string()),
+        other => other,
+    }
+}
+
 /// The registry host of a Docker reference: the part before the first `/`.
 fn server_address(reference: &str) -> &str {
     reference.split('/').next().unwrap_or(reference)
@@ -99,13 +107,10 @@ impl Images {
         if !tls.is_empty() {
             push_path = format!("{push_path}?{tls}");
         }
-        let response = match engine.call(Method::POST, &push_path, &[auth]).await {
-            Ok(response) => response,
-            Err(ImagesError::Docker { status: 403, .. }) => {
-                return Err(ImagesError::AccessDenied(remote.to_string()))
-            }
-            Err(e) => return Err(e),
-        };
+        let response = engine
+            .call(Method::POST, &push_path, &[auth])
+            .await
+            .map_err(|e| refusal(e, &remote))?;
         let mut steps = std::pin::pin!(progress_steps(response, remote.tag().map(str::to_owned)));
         while let Some(step) = steps.try_next().await? {
             progress.step(&step);
@@ -142,16 +147,15 @@ impl Images {
         if !tls.is_empty() {
             path = format!("{path}&{tls}");
         }
-        let response = match engine.call(Method::POST, &path, &[auth]).await {
-            Ok(response) => response,
-            Err(ImagesError::Docker { status: 404, .. }) => {
-                return Err(ImagesError::RemoteImageNotFound(remote.to_string()))
-            }
-            Err(ImagesError::Docker { status: 403, .. }) => {
-                return Err(ImagesError::AccessDenied(remote.to_string()))
-            }
-            Err(e) => return Err(e),
-        };
+        let response = engine
+            .call(Method::POST, &path, &[auth])
+            .await
+            .map_err(|e| match e {
+                ImagesError::Docker { status: 404, .. } => {
+                    ImagesError::RemoteImageNotFound(remote.to_string())
+                }
+                other => refusal(other, remote),
+            })?;
         self.remember_temporary(&repo);
         let mut steps = std::pin::pin!(progress_steps(response, remote.tag().map(str::to_owned)));
         while let Some(step) = steps.try_next().await? {

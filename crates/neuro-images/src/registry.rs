@@ -243,17 +243,26 @@ impl Images {
         .boxed()
     }
 
-    /// The digest (`sha256:...`) of the manifest `image`'s tag points at.
-    pub async fn digest(&self, image: &RemoteImage) -> Result<String, ImagesError> {
+    /// `method` on the manifest of `image`'s tag, asking for a Docker v2 manifest.
+    async fn manifest_request(
+        &self,
+        method: Method,
+        image: &RemoteImage,
+    ) -> Result<Response, ImagesError> {
         let url = self.manifest_url(image, Self::required_tag(image)?)?;
-        let response = self
+        Ok(self
             .config
             .transport()
-            .request(Method::HEAD, url)
+            .request(method, url)
             .authorization(self.registry_auth().await?)
             .header(http::header::ACCEPT, MANIFEST_V2)
             .send()
-            .await?;
+            .await?)
+    }
+
+    /// The digest (`sha256:...`) of the manifest `image`'s tag points at.
+    pub async fn digest(&self, image: &RemoteImage) -> Result<String, ImagesError> {
+        let response = self.manifest_request(Method::HEAD, image).await?;
         response
             .header_str("Docker-Content-Digest")
             .map(str::to_owned)
@@ -263,14 +272,8 @@ impl Images {
     /// The tag of `image` and the size of its layers.
     pub async fn tag_info(&self, image: &RemoteImage) -> Result<Tag, ImagesError> {
         let tag = Self::required_tag(image)?;
-        let url = self.manifest_url(image, tag)?;
         let manifest: ManifestLayers = self
-            .config
-            .transport()
-            .request(Method::GET, url)
-            .authorization(self.registry_auth().await?)
-            .header(http::header::ACCEPT, MANIFEST_V2)
-            .send()
+            .manifest_request(Method::GET, image)
             .await?
             .json()
             .await?;

@@ -118,3 +118,15 @@ pub fn http_status<T: std::fmt::Debug, E: Into<neuro_sdk::Error>>(result: Result
     err.status()
         .unwrap_or_else(|| panic!("no HTTP status in {err:?}"))
 }
+
+/// Everything job `id` wrote (its whole log, once it has finished).
+pub async fn job_logs(client: &Client, id: &str) -> String {
+    use futures::TryStreamExt as _;
+    let chunks: Vec<bytes::Bytes> = client
+        .jobs()
+        .monitor(id, neuro_sdk::jobs::MonitorOptions::new())
+        .try_collect()
+        .await
+        .expect("job logs");
+    String::from_utf8(chunks.concat()).expect("UTF-8 logs")
+}
