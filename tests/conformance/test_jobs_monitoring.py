@@ -170,6 +170,37 @@ def test_sdk_attach_to_a_tty_job_and_resize(cli: Cli) -> None:
     assert with_sdk(cli, body)
 
 
+def test_sdk_attach_without_a_terminal_feeds_stdin_and_splits_streams(
+    cli: Cli,
+) -> None:
+    async def body(client):
+        from neuro_sdk import StdStreamError
+
+        job = await _running(
+            client,
+            "sh -c 'read line; echo \"out:$line\"; echo \"err:$line\" >&2; exit 6'",
+        )
+        # What `neuro attach` asks for without a terminal.
+        async with client.jobs.attach(
+            job.id, stdin=True, stdout=True, stderr=True
+        ) as stream:
+            await stream.write_in(b"hi\n")
+            out = {1: b"", 2: b""}
+            try:
+                while True:
+                    msg = await asyncio.wait_for(stream.read_out(), 60)
+                    assert msg is not None, out
+                    out[msg.fileno] += msg.data
+            except StdStreamError as e:
+                assert e.exit_code == 6
+            assert out == {1: b"out:hi\n", 2: b"err:hi\n"}
+        done = await _wait(client, job.id, lambda j: j.status.is_finished)
+        assert done.history.exit_code == 6
+        return True
+
+    assert with_sdk(cli, body)
+
+
 def test_sdk_top_port_forward_and_capacity(cli: Cli) -> None:
     job_port = _free_port()
     local_port = _free_port()

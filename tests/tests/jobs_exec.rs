@@ -135,6 +135,89 @@ async fn attach_to_a_tty_job_resizes_its_terminal() {
 }
 
 #[tokio::test]
+async fn attach_without_a_terminal_feeds_stdin_and_keeps_the_streams_apart() {
+    let env = Env::start().await;
+    // Reads its stdin line by line, answering on stdout and on stderr.
+    let job = start_running(
+        &env.client,
+        shell_job(
+            "sh -c 'while read line; do echo \"out:$line\"; echo \"err:$line\" >&2; \
+             [ \"$line\" = bye ] && exit 7; done'",
+        ),
+        TIMEOUT,
+    )
+    .await;
+    let jobs = env.client.jobs();
+
+    // Output only: no stdin asked for, nothing typed reaches the job.
+    let mut watcher = jobs
+        .attach(
+            &job.id,
+            StdStreamOptions {
+                stdout: true,
+                ..StdStreamOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    let mut session = jobs
+        .attach(&job.id, StdStreamOptions::pipes())
+        .await
+        .unwrap();
+    session.write_in(b"hello\n").await.unwrap();
+    read_until(&mut session, Some(1), "out:hello\n").await;
+    read_until(&mut session, Some(2), "err:hello\n").await;
+
+    // The watcher sees stdout only, on channel 1.
+    let seen = read_until(&mut watcher, None, "out:hello\n").await;
+    assert!(!seen.contains("err:"), "{seen:?}");
+    watcher.write_in(b"ignored\n").await.unwrap();
+
+    session.write_in(b"bye\n").await.unwrap();
+    let mut out = String::new();
+    let mut err = String::new();
+    let drain = async {
+        while let Some(message) = session.read_out().await.unwrap() {
+            let text = String::from_utf8_lossy(&message.data).into_owned();
+            match message.fileno {
+                1 => out.push_str(&text),
+                2 => err.push_str(&text),
+                other => panic!("unexpected channel {other}"),
+            }
+        }
+    };
+    tokio::time::timeout(TIMEOUT, drain).await.unwrap();
+    assert_eq!(out, "out:bye\n");
+    assert_eq!(err, "err:bye\n");
+    assert_eq!(session.exit_status().unwrap().code, 7);
+    let watched = exit_code(&mut watcher).await;
+    assert_eq!(watched, 7);
+
+    // The log holds both streams of every line, the ignored one excepted.
+    let done = wait_finished(&env.client, &job.id, TIMEOUT).await;
+    assert_eq!(done.history.exit_code, Some(7));
+    let log = log_text(&env, &job.id).await;
+    for line in ["out:hello", "err:hello", "out:bye", "err:bye"] {
+        assert!(log.contains(line), "{line} not in {log:?}");
+    }
+    assert!(!log.contains("ignored"), "{log:?}");
+}
+
+/// The job's whole log.
+async fn log_text(env: &Env, id: &str) -> String {
+    use futures::TryStreamExt as _;
+    let chunks: Vec<bytes::Bytes> = env
+        .client
+        .jobs()
+        .monitor(id, neuro_sdk::jobs::MonitorOptions::default())
+        .try_collect()
+        .await
+        .unwrap();
+    String::from_utf8(chunks.concat()).unwrap()
+}
+
+#[tokio::test]
 async fn exec_in_a_terminal_sees_its_size() {
     let env = Env::start().await;
     let job = start_running(&env.client, shell_job("sleep 300"), TIMEOUT).await;

@@ -1,9 +1,12 @@
-//! Streaming NDJSON answers, as the platform services send them.
+//! Streaming NDJSON answers, as the platform services send them, and the
+//! plain JSON form of a streamed listing.
 //!
 //! Every item becomes one JSON document followed by the service's line end (see
 //! [`LineEnd`]), sent as soon as the stream yields it, with
 //! `Content-Type: application/x-ndjson`. The Python SDK switches to line-by-line
-//! parsing on that content type and accepts either line end.
+//! parsing on that content type and accepts either line end. A client that does
+//! not ask for NDJSON gets `{"<key>": [...]}`, streamed the same way
+//! ([`json_list_response`]).
 
 use std::convert::Infallible;
 
@@ -13,6 +16,8 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde::Serialize;
+
+use crate::error::ApiError;
 
 /// The NDJSON content type.
 pub const NDJSON: &str = "application/x-ndjson";
@@ -46,13 +51,70 @@ where
     S: Stream<Item = T> + Send + 'static,
     T: Serialize,
 {
-    let body =
-        Body::from_stream(items.map(move |item| Ok::<_, Infallible>(ndjson_line(&item, end))));
-    let mut response = Response::new(body);
+    streamed(
+        items.map(move |item| Ok::<_, Infallible>(ndjson_line(&item, end))),
+        NDJSON,
+    )
+}
+
+/// A `200` answer streaming one JSON line per item of a fallible stream. An
+/// error becomes the last line, `{"error": ...}` (the SDK raises it), and ends
+/// the answer.
+pub fn ndjson_try_response<S, T>(items: S, end: LineEnd) -> Response
+where
+    S: Stream<Item = Result<T, ApiError>> + Send + 'static,
+    T: Serialize,
+{
+    let lines = items.scan(false, move |failed, item| {
+        let line = match item {
+            _ if *failed => None,
+            Ok(item) => Some(ndjson_line(&item, end)),
+            Err(err) => {
+                *failed = true;
+                tracing::warn!(error = %err.body.error, "a streamed listing failed");
+                Some(ndjson_line(&err.body, end))
+            }
+        };
+        futures::future::ready(line)
+    });
+    streamed(lines.map(Ok::<_, Infallible>), NDJSON)
+}
+
+/// A `200` answer `{"<key>": [...]}` whose array items are serialised as the
+/// stream yields them. An error after the start cannot change the status any
+/// more: it aborts the body, so the client sees a truncated answer, never a
+/// shortened list that looks complete.
+pub fn json_list_response<S, T>(key: &str, items: S) -> Response
+where
+    S: Stream<Item = Result<T, ApiError>> + Send + 'static,
+    T: Serialize,
+{
+    let head = Bytes::from(format!("{{{}:[", serde_json::Value::from(key)));
+    let body = items.enumerate().map(|(i, item)| {
+        let item = item.map_err(|err| std::io::Error::other(err.body.error))?;
+        let mut buf = if i == 0 { Vec::new() } else { b",".to_vec() };
+        serde_json::to_writer(&mut buf, &item).map_err(std::io::Error::other)?;
+        Ok::<_, std::io::Error>(Bytes::from(buf))
+    });
+    let parts = futures::stream::once(futures::future::ready(Ok(head)))
+        .chain(body)
+        .chain(futures::stream::once(futures::future::ready(Ok(
+            Bytes::from_static(b"]}"),
+        ))));
+    streamed(parts, "application/json; charset=utf-8")
+}
+
+/// A `200` answer with this content type whose body is `parts`.
+fn streamed<S, E>(parts: S, content_type: &'static str) -> Response
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: Into<axum::BoxError>,
+{
+    let mut response = Response::new(Body::from_stream(parts));
     *response.status_mut() = StatusCode::OK;
     response
         .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 

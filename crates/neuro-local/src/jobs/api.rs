@@ -8,12 +8,11 @@ use axum::Router;
 use base64::Engine as _;
 use http::{HeaderMap, StatusCode};
 use neuro_types::endpoints;
-use neuro_types::wire::JobListPayload;
 
 use crate::app::EndpointRoutes as _;
 use crate::auth::AuthUser;
 use crate::error::{json_response, ApiError};
-use crate::ndjson::{accepts_ndjson, ndjson_response, LineEnd};
+use crate::ndjson::{accepts_ndjson, json_list_response, ndjson_try_response, LineEnd};
 use crate::state::AppState;
 
 use super::list::ListQuery;
@@ -77,7 +76,8 @@ async fn passed_config(state: &AppState, user: &str) -> Result<String, ApiError>
     Ok(base64::engine::general_purpose::STANDARD.encode(config.to_string()))
 }
 
-/// `GET /api/v1/jobs`: NDJSON when asked for, else `{"jobs": [...]}`.
+/// `GET /api/v1/jobs`: NDJSON when asked for, else `{"jobs": [...]}`; both
+/// streamed while the jobs are read.
 async fn list_jobs(
     State(state): State<AppState>,
     user: AuthUser,
@@ -88,9 +88,9 @@ async fn list_jobs(
         ListQuery::parse(query.as_deref().unwrap_or_default()).map_err(ApiError::bad_request)?;
     let jobs = state.jobs.list(&user.name, &query).await?;
     if accepts_ndjson(&headers) {
-        Ok(ndjson_response(futures::stream::iter(jobs), LineEnd::Lf))
+        Ok(ndjson_try_response(jobs, LineEnd::Lf))
     } else {
-        Ok(json_response(StatusCode::OK, &JobListPayload { jobs }))
+        Ok(json_list_response("jobs", jobs))
     }
 }
 

@@ -2,10 +2,12 @@
 //!
 //! A job runs as `/bin/sh -c <command>` in a process group of its own (the
 //! group id is the shell's pid), with a clean environment. Without a terminal,
-//! stdin is `/dev/null` and stdout and stderr share one pipe, so the two streams
-//! interleave in arrival order; with `tty` the job gets a pseudo-terminal
-//! ([`Terminal`]) and its own session. Either way the output is read by a pump
-//! into the job's log ([`super::logs`]). Signals go to the whole group, so the
+//! stdin, stdout and stderr are three pipes: neuro-local holds stdin open for
+//! `attach` (the platform starts every container with `stdin: true`), and keeps
+//! the two output streams apart so `attach` can send each on its own channel;
+//! with `tty` the job gets a pseudo-terminal ([`Terminal`]) and its own
+//! session. Either way the output is read by a pump into the job's log
+//! ([`super::logs`]), the two streams interleaved in arrival order. Signals go to the whole group, so the
 //! shell's children go with it. A job with mounts starts in a sandbox of its
 //! own ([`super::sandbox`]); `exec` processes join it. A job whose image is in
 //! the platform's registry runs its image's process (`argv`, no shell) inside
@@ -87,26 +89,22 @@ pub(crate) struct JobProcess {
 
 /// Where a started job's output comes from.
 pub(crate) enum Output {
-    /// The read end of the stdout-and-stderr pipe.
-    Pipe(std::fs::File),
-    /// The terminal's master side.
+    /// The read ends of the stdout and stderr pipes.
+    Pipes {
+        stdout: std::fs::File,
+        stderr: std::fs::File,
+    },
+    /// The terminal's master side (both streams).
     Terminal(TerminalReader),
 }
 
-impl io::Read for Output {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Output::Pipe(file) => file.read(buf),
-            Output::Terminal(reader) => reader.read(buf),
-        }
-    }
-}
-
-/// A started job: the process, its output, and its terminal if it has one.
+/// A started job: the process, its output, its terminal if it has one, else
+/// the write end of its stdin.
 pub(crate) struct Started {
     pub process: JobProcess,
     pub output: Output,
     pub terminal: Option<Arc<Terminal>>,
+    pub stdin: Option<OwnedFd>,
 }
 
 /// The `PATH` a job starts with.
@@ -191,16 +189,22 @@ pub(crate) fn spawn(launch: &Launch) -> io::Result<Started> {
             })?,
         );
     }
-    let (output, terminal) = if launch.tty {
+    let (output, terminal, stdin) = if launch.tty {
         let (terminal, reader) = attach_terminal(&mut cmd, &mut setup)?;
-        (Output::Terminal(reader), Some(Arc::new(terminal)))
+        (Output::Terminal(reader), Some(Arc::new(terminal)), None)
     } else {
-        let (read, write) = pipe()?;
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::from(write.try_clone()?))
-            .stderr(Stdio::from(write))
+        let (stdin_read, stdin_write) = pipe()?;
+        let (stdout_read, stdout_write) = pipe()?;
+        let (stderr_read, stderr_write) = pipe()?;
+        cmd.stdin(Stdio::from(stdin_read))
+            .stdout(Stdio::from(stdout_write))
+            .stderr(Stdio::from(stderr_write))
             .process_group(0);
-        (Output::Pipe(std::fs::File::from(read)), None)
+        let output = Output::Pipes {
+            stdout: std::fs::File::from(stdout_read),
+            stderr: std::fs::File::from(stderr_read),
+        };
+        (output, None, Some(stdin_write))
     };
     let sandboxed = setup.sandbox.is_some();
     sys::install(&mut cmd, setup);
@@ -225,6 +229,7 @@ pub(crate) fn spawn(launch: &Launch) -> io::Result<Started> {
         },
         output,
         terminal,
+        stdin,
     })
 }
 
@@ -426,7 +431,9 @@ mod tests {
         let started = spawn(launch).unwrap();
         let writer = super::super::logs::LogWriter::open(dir).unwrap();
         let output = started.output;
-        let pump = std::thread::spawn(move || writer.pump(output, |_| {}));
+        // The job reads end-of-file from its stdin.
+        drop(started.stdin);
+        let pump = std::thread::spawn(move || writer.pump(output, |_, _, _| {}));
         (started.process, pump)
     }
 
@@ -455,7 +462,12 @@ mod tests {
         pump.join().unwrap();
         let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
         let cwd = dir.path().canonicalize().unwrap();
-        assert_eq!(log, format!("hi\n{}\noops\nstdin:\n", cwd.display()));
+        // Each stream keeps its order; the two interleave as they arrive.
+        assert!(log.contains("oops\n"), "{log}");
+        assert_eq!(
+            log.replacen("oops\n", "", 1),
+            format!("hi\n{}\nstdin:\n", cwd.display())
+        );
     }
 
     #[tokio::test]
@@ -520,7 +532,10 @@ mod tests {
         pump.join().unwrap();
         let log = std::fs::read_to_string(dir.path().join("log")).unwrap();
         assert!(log.starts_with("s3cr3t\n"), "{log}");
-        assert!(log.ends_with("refused\n"), "{log}");
+        assert!(
+            log.contains("refused\n") && !log.contains("writable"),
+            "{log}"
+        );
         assert_eq!(std::fs::read(&secret).unwrap(), b"s3cr3t");
         assert!(!Path::new("/run/neuro-test").exists());
     }

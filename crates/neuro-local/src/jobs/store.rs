@@ -424,12 +424,25 @@ pub(crate) fn jobs_with_status(
 
 /// Jobs owned by one of `owners` that pass `filter`, in creation order (newest
 /// first with `reverse`), at most `limit` of them.
+/// One page of a listing: where it starts and how many rows it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Page {
+    /// Only jobs after this `seq` (before it, when newest first).
+    pub after: Option<i64>,
+    /// Newest first.
+    pub reverse: bool,
+    /// At most this many rows.
+    pub size: u64,
+}
+
+/// One page of the jobs of `owners` that match `filter`, in `seq` order (a
+/// listing walks the pages by the last `seq` it saw, so nothing is held
+/// between pages and the connection is free in between).
 pub(crate) fn list_jobs(
     conn: &Connection,
     owners: &[String],
     filter: &JobFilter,
-    reverse: bool,
-    limit: Option<u64>,
+    page: Page,
 ) -> rusqlite::Result<Vec<JobRecord>> {
     if owners.is_empty() {
         return Ok(Vec::new());
@@ -494,16 +507,21 @@ pub(crate) fn list_jobs(
             args.push(Value::Integer(i64::from(value)));
         }
     }
-    sql.push_str(if reverse {
-        " ORDER BY seq DESC"
-    } else {
-        " ORDER BY seq ASC"
-    });
-    if let Some(limit) = limit {
-        sql.push_str(" LIMIT ?");
-        args.push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+    if let Some(after) = page.after {
+        sql.push_str(if page.reverse {
+            " AND seq < ?"
+        } else {
+            " AND seq > ?"
+        });
+        args.push(Value::Integer(after));
     }
-    let mut stmt = conn.prepare(&sql)?;
+    sql.push_str(if page.reverse {
+        " ORDER BY seq DESC LIMIT ?"
+    } else {
+        " ORDER BY seq ASC LIMIT ?"
+    });
+    args.push(Value::Integer(i64::try_from(page.size).unwrap_or(i64::MAX)));
+    let mut stmt = conn.prepare_cached(&sql)?;
     let jobs = stmt
         .query_map(params_from_iter(args), job_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -207,16 +207,6 @@ impl LogSender {
         }
     }
 
-    /// Raw frames of the log from offset `pos` on (for `attach`).
-    pub(crate) fn raw_from(dir: PathBuf, pos: u64) -> LogSender {
-        LogSender {
-            dir,
-            file: None,
-            pos,
-            lines: None,
-        }
-    }
-
     /// The next frame of the log before offset `end`: `None` when there is no
     /// more, an empty frame when the bytes read were all filtered out.
     pub(crate) fn next_frame(&mut self, end: u64, last: bool) -> io::Result<Option<Bytes>> {
@@ -356,7 +346,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         LogWriter::open(dir.path())
             .unwrap()
-            .pump(&b"one\ntwo\nthree"[..], |_| {});
+            .append(b"one\ntwo\nthree")
+            .unwrap();
         let raw = collect(&mut LogSender::new(
             dir.path().to_path_buf(),
             &LogOptions::default(),

@@ -7,15 +7,15 @@
 //! closes), `4` a terminal resize (`{"height": h, "width": w}`, keys in any
 //! case). The subprotocol `v2.channels.neu.ro` is echoed when asked for.
 //!
-//! `attach` shows the job's output from the moment of attaching (stdout and
-//! stderr of a job share one stream, so both come on channel 1), types into
-//! its terminal (a `tty` job's stdin) and ends with the exit code of the run it
-//! attached to.
+//! `attach` shows the job's output from the moment of attaching (stdout on
+//! channel 1 and stderr on 2; a `tty` job's terminal on 1), types into the
+//! job's stdin (its terminal for a `tty` job) when asked to, and ends with the
+//! exit code of the run it attached to.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use bytes::{BufMut as _, Bytes, BytesMut};
@@ -28,12 +28,11 @@ use tokio::sync::{mpsc, watch};
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::jobs::io::{IoState, JobIo};
+use crate::jobs::io::{IoState, JobIo, OutputStream};
 use crate::jobs::runtime::{self, ExecProcess, ExecStdio};
 use crate::jobs::terminal::Terminal;
 use crate::state::AppState;
 
-use super::logs::LogSender;
 use super::{flag, running_job, WsError};
 
 /// The subprotocol of attach and exec.
@@ -164,31 +163,62 @@ pub async fn attach(
 ) -> Result<Response, WsError> {
     let streams = Streams::parse(&query)?;
     let (_job, io, _pid) = running_job(&state.jobs, &user.name, &id, Action::Write).await?;
+    // Subscribed before the handshake answer: the client sees all the output
+    // from the moment its attach succeeded.
+    let output = io.subscribe_output();
+    let job_state = io.subscribe();
     Ok(ws
         .protocols([PROTOCOL])
-        .on_upgrade(move |socket| attach_session(socket, io, streams)))
+        .on_upgrade(move |socket| attach_session(socket, io, streams, output, job_state)))
 }
 
-async fn attach_session(socket: WebSocket, io: Arc<JobIo>, streams: Streams) {
+async fn attach_session(
+    socket: WebSocket,
+    io: Arc<JobIo>,
+    streams: Streams,
+    mut output: mpsc::Receiver<(OutputStream, Bytes)>,
+    mut state: watch::Receiver<IoState>,
+) {
     let (mut sink, mut source) = socket.split();
-    let mut state = io.subscribe();
     let start = state.borrow_and_update().clone();
     // Look at the state once at once: the run may have ended meanwhile.
     state.mark_changed();
-    let mut output = LogSender::raw_from(io.dir().to_path_buf(), start.log_len);
+    // Input goes through its own task, so a job that does not read its stdin
+    // never stops its output from being forwarded.
+    let (in_tx, in_rx) = mpsc::unbounded_channel::<Bytes>();
+    if streams.stdin {
+        tokio::spawn(feed_stdin(io.clone(), in_rx));
+    }
     loop {
         tokio::select! {
-            changed = state.changed() => {
-                let now = state.borrow_and_update().clone();
-                if streams.stdout || streams.stderr {
-                    while let Ok(Some(data)) = output.next_frame(now.log_len, false) {
-                        if sink.send(frame(STDOUT, &data)).await.is_err() {
+            chunk = output.recv() => match chunk {
+                Some(chunk) => {
+                    if let Some(message) = output_frame(streams, chunk) {
+                        if sink.send(message).await.is_err() {
                             return;
                         }
                     }
                 }
+                None => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame {
+                        code: close_code::AGAIN,
+                        reason: "the client fell behind the job's output".into(),
+                    }))).await;
+                    return;
+                }
+            },
+            changed = state.changed() => {
+                let now = state.borrow_and_update().clone();
                 let exited = now.last_exit.filter(|(run, _)| *run == start.run);
                 if let Some((_, code)) = exited {
+                    // The run's output is all queued before its exit is published.
+                    while let Ok(chunk) = output.try_recv() {
+                        if let Some(message) = output_frame(streams, chunk) {
+                            if sink.send(message).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
                     let _ = sink.send(exit_frame(code)).await;
                     break;
                 }
@@ -201,9 +231,7 @@ async fn attach_session(socket: WebSocket, io: Arc<JobIo>, streams: Streams) {
                 Input::Other => {}
                 Input::Frame(data) => match data[0] {
                     STDIN if streams.stdin => {
-                        if let Some(terminal) = io.terminal() {
-                            type_into(terminal, data.slice(1..)).await;
-                        }
+                        let _ = in_tx.send(data.slice(1..));
                     }
                     RESIZE => resize(io.terminal().as_ref(), &data[1..]),
                     _ => {}
@@ -212,6 +240,30 @@ async fn attach_session(socket: WebSocket, io: Arc<JobIo>, streams: Streams) {
         }
     }
     let _ = sink.send(Message::Close(None)).await;
+}
+
+/// The frame for a chunk of the job's output, if the session carries its
+/// stream.
+fn output_frame(streams: Streams, (stream, data): (OutputStream, Bytes)) -> Option<Message> {
+    match stream {
+        OutputStream::Stdout if streams.stdout => Some(frame(STDOUT, &data)),
+        OutputStream::Stderr if streams.stderr => Some(frame(STDERR, &data)),
+        _ => None,
+    }
+}
+
+/// Types what an attached client sends into the job: its terminal, or the
+/// stdin pipe of a job without one (of the run that is current at the time).
+async fn feed_stdin(io: Arc<JobIo>, mut input: mpsc::UnboundedReceiver<Bytes>) {
+    while let Some(data) = input.recv().await {
+        if let Some(terminal) = io.terminal() {
+            type_into(terminal, data).await;
+        } else if let Some(stdin) = io.stdin() {
+            if let Err(e) = stdin.lock().await.write_all(&data).await {
+                tracing::debug!(error = %e, "cannot write to a job's stdin");
+            }
+        }
+    }
 }
 
 /// `exec`: the process starts before the handshake, so a command that cannot

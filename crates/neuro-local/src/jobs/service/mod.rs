@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use futures::Stream;
 use neuro_types::jobs::JobStatus;
 use neuro_types::permission::Action;
 use neuro_types::wire::JobPayload;
@@ -355,8 +356,14 @@ impl JobService {
         }
     }
 
-    /// The jobs `user` may see that match `query`.
-    pub async fn list(&self, user: &str, query: &ListQuery) -> Result<Vec<JobPayload>, ApiError> {
+    /// The jobs `user` may see that match `query`, as a stream that reads them
+    /// page by page while it is polled ([`listing`]). Errors of the query
+    /// itself (the caller's grants) come before the stream.
+    pub async fn list(
+        &self,
+        user: &str,
+        query: &ListQuery,
+    ) -> Result<impl Stream<Item = Result<JobPayload, ApiError>> + Send + 'static, ApiError> {
         let (owners, view) = access::listable(
             &self.inner.db,
             &self.inner.settings.cluster_name,
@@ -364,20 +371,13 @@ impl JobService {
             &query.filter.owners,
         )
         .await?;
-        let query = query.clone();
-        let jobs = self
-            .inner
-            .db
-            .call(move |conn| {
-                store::list_jobs(conn, &owners, &query.filter, query.reverse, query.limit)
-            })
-            .await?;
-        let now = now_us();
-        Ok(jobs
-            .iter()
-            .filter(|job| access::visible(&view, job))
-            .map(|job| job_payload(job, &self.inner.settings, now))
-            .collect())
+        Ok(listing::stream(
+            self.inner.db.clone(),
+            self.inner.settings.clone(),
+            owners,
+            view,
+            query.clone(),
+        ))
     }
 
     /// Kills the caller's job `id_or_name`: a pending job is cancelled at once, a
@@ -630,6 +630,7 @@ async fn scheduler_loop(inner: Arc<Inner>) {
     }
 }
 
+mod listing;
 mod supervisor;
 
 #[cfg(test)]

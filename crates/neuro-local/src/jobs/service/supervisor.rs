@@ -356,14 +356,16 @@ impl Inner {
 fn start_run(io: &Arc<JobIo>) -> std::io::Result<(JobProcess, oneshot::Receiver<()>)> {
     let writer = LogWriter::open(io.dir())?;
     let started = runtime::spawn(io.launch())?;
-    io.run_started(started.process.pid, started.terminal);
+    io.run_started(started.process.pid, started.terminal, started.stdin);
     let (done, pumped) = oneshot::channel();
     let pump_io = io.clone();
     let output = started.output;
     std::thread::Builder::new()
         .name("job-output".into())
         .spawn(move || {
-            writer.pump(output, |len| pump_io.log_grew(len));
+            writer.pump(output, |stream, data, len| {
+                pump_io.output(stream, data, len)
+            });
             let _ = done.send(());
         })?;
     Ok((started.process, pumped))
