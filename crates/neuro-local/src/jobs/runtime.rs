@@ -36,8 +36,9 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 /// be secrets (`secret_env`) or a token (the passed config).
 #[derive(Clone)]
 pub(crate) struct Launch {
-    /// Shell command line; `None` starts a bare `/bin/sh` (which, with stdin at
-    /// `/dev/null`, exits at once like an image's default shell would).
+    /// Shell command line; `None` starts a bare `/bin/sh`, which reads its
+    /// commands from stdin (the terminal, or the pipe `attach` types into) as
+    /// an image's default shell does on the platform.
     pub command: Option<String>,
     /// Environment, applied in order over an empty one.
     pub env: Vec<(String, String)>,
