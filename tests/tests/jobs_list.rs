@@ -1,6 +1,6 @@
 //! `GET jobs` streamed page by page: order, `reverse`, `limit` counted after
-//! the caller's permission filter, and the plain JSON form, against a real
-//! neuro-local.
+//! the caller's permission filter, and the plain JSON form; and the caller's
+//! job tags, against a real neuro-local.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -128,4 +128,23 @@ async fn listing_spans_pages_in_order_and_limits_after_the_permission_filter() {
     assert_eq!(json_form_ids(&env, "tag=paged").await, all);
     assert_eq!(json_form_ids(&env, "tag=paged&limit=35").await, all[..35]);
     assert!(json_form_ids(&env, "tag=nothing").await.is_empty());
+}
+
+#[tokio::test]
+async fn tags_lists_the_callers_tags_most_recent_first() {
+    let env = Env::start().await;
+    let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
+    let mut run = JobRun::new(Container::new(image, Resources::new(64 << 20, 100_000.0)));
+    run.options.schedule_timeout = Some(1.0);
+    for tags in [&["old", "shared"][..], &["new"], &["shared"]] {
+        run.options.tags = tags.iter().map(|t| t.to_string()).collect();
+        env.client.jobs().run(run.clone()).await.unwrap();
+    }
+    assert_eq!(
+        env.client.jobs().tags().await.unwrap(),
+        ["shared", "new", "old"]
+    );
+    // Another user's tags are their own.
+    let bob = env.user("bob").await;
+    assert!(bob.jobs().tags().await.unwrap().is_empty());
 }

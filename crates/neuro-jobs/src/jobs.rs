@@ -86,6 +86,30 @@ impl Jobs {
         self.decode(payload)
     }
 
+    /// The tags of the caller's jobs, most recently used first (`GET tags` of
+    /// platform-api; the Python SDK 22.7.1 has no such call).
+    ///
+    /// ```no_run
+    /// # async fn demo(jobs: neuro_jobs::Jobs) -> Result<(), neuro_jobs::JobsError> {
+    /// for tag in jobs.tags().await? {
+    ///     println!("{tag}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn tags(&self) -> Result<Vec<String>, JobsError> {
+        #[derive(serde::Deserialize)]
+        struct Tags {
+            tags: Vec<String>,
+        }
+        let tags: Tags = self
+            .request(&endpoints::JOBS_TAGS, endpoints::JOBS_TAGS.path)?
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(tags.tags)
+    }
+
     /// Kills (cancels) the job `id`.
     pub async fn kill(&self, id: &str) -> Result<(), JobsError> {
         self.request(&endpoints::JOBS_KILL, &paths::jobs_kill(check_id(id)?))?

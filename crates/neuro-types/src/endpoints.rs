@@ -283,6 +283,19 @@ pub const JOBS_LIST: Endpoint = Endpoint {
     doc: "Lists jobs (NDJSON when asked for with `Accept: application/x-ndjson`).",
 };
 
+/// `GET {api_url}/tags`: The caller's job tags, most recently used first: `{"tags": [...]}` (platform-api `TagsHandler`; the Python SDK 22.7.1 has no call for it).
+pub const JOBS_TAGS: Endpoint = Endpoint {
+name: "jobs_tags",
+service: "jobs",
+method: Method::GET,
+base: Base::ApiUrl,
+path: "tags",
+route: "/api/v1/tags",
+op: None,
+query: &[],
+doc: "The caller's job tags, most recently used first: `{\"tags\": [...]}` (platform-api `TagsHandler`; the Python SDK 22.7.1 has no call for it).",
+};
+
 /// `GET {api_url}/jobs/{id}`: One job by id (or by the caller's job name).
 pub const JOBS_GET: Endpoint = Endpoint {
     name: "jobs_get",
@@ -1059,6 +1072,7 @@ pub static ALL: &[Endpoint] = &[
     OAUTH_SHOW_CODE,
     JOBS_CREATE,
     JOBS_LIST,
+    JOBS_TAGS,
     JOBS_GET,
     JOBS_KILL,
     JOBS_UPDATE_LIFE_SPAN,

@@ -24,6 +24,7 @@ use super::service::LifeSpanChange;
 pub fn router() -> Router<AppState> {
     Router::new()
         .endpoint(&endpoints::JOBS_LIST, list_jobs)
+        .endpoint(&endpoints::JOBS_TAGS, job_tags)
         .endpoint(&endpoints::JOBS_CREATE, create_job)
         .endpoint(&endpoints::MONITORING_CAPACITY, capacity)
         .endpoint(&endpoints::JOBS_GET, get_job)
@@ -92,6 +93,16 @@ async fn list_jobs(
     } else {
         Ok(json_list_response("jobs", jobs))
     }
+}
+
+/// `GET /api/v1/tags`: `{"tags": [...]}`, the caller's job tags, most
+/// recently used first.
+async fn job_tags(State(state): State<AppState>, user: AuthUser) -> Result<Response, ApiError> {
+    let tags = state.jobs.tags(&user.name).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "tags": tags }),
+    ))
 }
 
 /// `GET /api/v1/jobs/{id}`: the job by id or by the caller's job name.

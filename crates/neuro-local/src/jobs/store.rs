@@ -424,6 +424,17 @@ pub(crate) fn jobs_with_status(
 
 /// Jobs owned by one of `owners` that pass `filter`, in creation order (newest
 /// first with `reverse`), at most `limit` of them.
+/// The tags of `owner`'s jobs, each once, most recently used first (by the
+/// newest job that carries it).
+pub(crate) fn owner_tags(conn: &Connection, owner: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT tag.value, MAX(jobs.seq) AS last FROM jobs, json_each(jobs.tags) AS tag
+         WHERE jobs.owner = ?1 GROUP BY tag.value ORDER BY last DESC",
+    )?;
+    let rows = stmt.query_map(params![owner], |row| row.get(0))?;
+    rows.collect()
+}
+
 /// One page of a listing: where it starts and how many rows it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Page {

@@ -380,6 +380,15 @@ impl JobService {
         ))
     }
 
+    /// The tags of `user`'s jobs, most recently used first.
+    pub async fn tags(&self, user: &str) -> Result<Vec<String>, ApiError> {
+        let user = user.to_owned();
+        self.inner
+            .db
+            .call(move |conn| store::owner_tags(conn, &user))
+            .await
+    }
+
     /// Kills the caller's job `id_or_name`: a pending job is cancelled at once, a
     /// running one once its process group is gone. A finished job is left alone.
     pub async fn kill(&self, user: &str, id_or_name: &str) -> Result<(), ApiError> {
