@@ -59,6 +59,7 @@ pub struct WsRequestBuilder {
     headers: HeaderMap,
     auth: AuthMode,
     max_message_size: Option<Option<usize>>,
+    read_buffer_size: Option<usize>,
     error: Option<Error>,
 }
 
@@ -71,6 +72,7 @@ impl WsRequestBuilder {
             headers: HeaderMap::new(),
             auth: AuthMode::Provider,
             max_message_size: None,
+            read_buffer_size: None,
             error: None,
         }
     }
@@ -126,6 +128,15 @@ impl WsRequestBuilder {
     /// [`ws_max_message_size`](crate::TransportOptions::ws_max_message_size).
     pub fn max_message_size(mut self, limit: Option<usize>) -> Self {
         self.max_message_size = Some(limit);
+        self
+    }
+
+    /// Bytes read from the socket at a time (default: tungstenite's 128 KiB).
+    /// A stream of large frames (a job's log comes in 1 MiB frames) reads
+    /// with fewer calls when this matches the frame size; the buffer is only
+    /// filled as data arrives.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.read_buffer_size = Some(bytes);
         self
     }
 
@@ -196,7 +207,10 @@ impl WsRequestBuilder {
         };
 
         let max_message_size = self.max_message_size.unwrap_or(shared.ws_max_message_size);
-        let config = WebSocketConfig::default().max_message_size(max_message_size);
+        let mut config = WebSocketConfig::default().max_message_size(max_message_size);
+        if let Some(bytes) = self.read_buffer_size {
+            config = config.read_buffer_size(bytes);
+        }
         Ok(
             WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Client, Some(config))
                 .await,

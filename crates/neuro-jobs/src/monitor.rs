@@ -12,6 +12,9 @@ use time::OffsetDateTime;
 use crate::jobs::check_id;
 use crate::{Jobs, JobsError};
 
+/// Socket reads of a log stream: the size of the server's log frames.
+const LOG_READ_SIZE: usize = 1024 * 1024;
+
 /// Options of [`Jobs::monitor`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -96,10 +99,14 @@ impl Jobs {
     }
 
     async fn log_socket(&self, id: &str, options: &MonitorOptions) -> Result<WsStream, JobsError> {
-        let mut request = self.config().transport().ws_connect(self.url(
-            &endpoints::MONITORING_LOG_WS,
-            &paths::monitoring_log_ws(check_id(id)?),
-        )?);
+        let mut request = self
+            .config()
+            .transport()
+            .ws_connect(self.url(
+                &endpoints::MONITORING_LOG_WS,
+                &paths::monitoring_log_ws(check_id(id)?),
+            )?)
+            .read_buffer_size(LOG_READ_SIZE);
         if let Some(since) = options.since {
             let text = since
                 .format(&Rfc3339)

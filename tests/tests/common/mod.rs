@@ -28,10 +28,13 @@ pub struct Env {
 impl Env {
     /// Starts neuro-local and logs its admin in.
     pub async fn start() -> Env {
-        let platform = LocalPlatform::builder()
-            .start()
-            .await
-            .expect("start neuro-local");
+        Env::start_with(LocalPlatform::builder()).await
+    }
+
+    /// Starts neuro-local as `builder` says (for example on a given data
+    /// directory) and logs its admin in.
+    pub async fn start_with(builder: neuro_local::LocalPlatformBuilder) -> Env {
+        let platform = builder.start().await.expect("start neuro-local");
         let dir = tempfile::tempdir().expect("temp dir");
         let factory = Factory::with_path(dir.path().join("config"));
         factory

@@ -242,25 +242,16 @@ impl LogSender {
         let Some(file) = self.file.as_mut() else {
             return Ok(None);
         };
-        let want = usize::try_from((end - self.pos).min(FRAME as u64)).unwrap_or(FRAME);
-        let mut buf = vec![0u8; want];
+        let want = (end - self.pos).min(FRAME as u64);
+        // Read into spare capacity: nothing is zeroed first.
+        let mut buf = Vec::with_capacity(usize::try_from(want).unwrap_or(FRAME));
         file.seek(SeekFrom::Start(self.pos))?;
-        let n = read_some(file, &mut buf)?;
+        let n = file.by_ref().take(want).read_to_end(&mut buf)?;
         if n == 0 {
             return Ok(None);
         }
-        buf.truncate(n);
         self.pos += n as u64;
         Ok(Some(buf))
-    }
-}
-
-fn read_some(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match file.read(buf) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
     }
 }
 
