@@ -1,7 +1,7 @@
 //! Job life cycles against a real neuro-local: restarts seen through the
 //! monitoring service (the restart count, the separator between the archived
 //! output of earlier runs and the live one), the priority order of the pending
-//! queue, and a crash and restart of neuro-local itself.
+//! queue, the life span, and a crash and restart of neuro-local itself.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -182,4 +182,20 @@ async fn a_crashed_platform_marks_running_jobs_failed_on_restart() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A job that outlives its life span (one minute, the shortest the API takes)
+/// is cancelled, and the reason says so.
+#[tokio::test]
+async fn life_span_cancels_a_job_that_runs_too_long() {
+    let env = Env::start().await;
+    let mut job = shell_job("sleep 600");
+    job.options.life_span = Some(60.0);
+    let job = env.client.jobs().start(job).await.unwrap();
+    wait_for(&env.client, &job.id, TIMEOUT, |j| j.status.is_running()).await;
+    let done = wait_finished(&env.client, &job.id, Duration::from_secs(240)).await;
+    assert_eq!(done.status, JobStatus::Cancelled, "{:?}", done.history);
+    assert_eq!(done.history.reason, "LifeSpanEnded");
+    let ran = done.history.finished_at.unwrap() - done.history.started_at.unwrap();
+    assert!(ran >= time::Duration::seconds(59), "{ran}");
 }

@@ -99,7 +99,7 @@ impl JobIo {
     }
 
     /// The job's output from now on, each chunk with its stream. The receiver
-    /// ends if it falls more than [`OUTPUT_BACKLOG`] chunks behind.
+    /// ends if it falls more than `OUTPUT_BACKLOG` (256) chunks behind.
     pub fn subscribe_output(&self) -> mpsc::Receiver<(OutputStream, Bytes)> {
         let (tx, rx) = mpsc::channel(OUTPUT_BACKLOG);
         lock(&self.subscribers).push(tx);

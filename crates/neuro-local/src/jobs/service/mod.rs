@@ -357,7 +357,7 @@ impl JobService {
     }
 
     /// The jobs `user` may see that match `query`, as a stream that reads them
-    /// page by page while it is polled ([`listing`]). Errors of the query
+    /// page by page while it is polled (module `listing`). Errors of the query
     /// itself (the caller's grants) come before the stream.
     pub async fn list(
         &self,
