@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::files::{content, same_file, write_big_file, Recorder};
 use common::Env;
 use futures::TryStreamExt as _;
+use neuro_local::LocalPlatform;
 use neuro_sdk::blob::{BucketImport, EntryKind, TransferOptions};
 use neuro_sdk::types::BucketProvider;
 use neuro_sdk::{BucketCreate, BucketLookup, Buckets, Client};
@@ -528,4 +529,59 @@ async fn client_suite_against_seaweedfs() {
     suite_listing(buckets, "weed", &work).await;
     suite_rm(buckets, "weed", &work).await;
     suite_multipart(buckets, "weed", &work).await;
+}
+
+/// Temporary credentials that expire in the middle of a listing are renewed
+/// with `make_tmp_credentials`, and the expired ones are refused.
+#[tokio::test]
+async fn expiring_credentials_are_refreshed_during_a_listing() {
+    let ttl = Duration::from_secs(3);
+    let env = Env::start_with(LocalPlatform::builder().bucket_credentials_ttl(ttl)).await;
+    let buckets = env.client.buckets();
+    new_bucket(&env.client, "short").await;
+    let local = env.dir.path().join("many");
+    std::fs::create_dir_all(&local).unwrap();
+    for i in 0..1_100 {
+        std::fs::write(local.join(format!("f{i:04}")), b"x").unwrap();
+    }
+    buckets
+        .upload_dir(&local, &uri("blob:short/many"), &TransferOptions::new())
+        .await
+        .unwrap();
+    let old = buckets
+        .request_tmp_credentials("short", &BucketLookup::default())
+        .await
+        .unwrap();
+
+    // The first page (1,000 keys) with the first credentials; the next one
+    // only after they expired.
+    let mut listing = Box::pin(buckets.list_blobs(&uri("blob:short/many/"), true, None));
+    let mut seen = 0;
+    while seen < 1_000 {
+        listing.try_next().await.unwrap().unwrap();
+        seen += 1;
+    }
+    tokio::time::sleep(ttl + Duration::from_secs(1)).await;
+    while listing.try_next().await.unwrap().is_some() {
+        seen += 1;
+    }
+    assert_eq!(seen, 1_100);
+
+    // The expired credentials themselves no longer open the bucket.
+    let mut import = BucketImport::new(
+        BucketProvider::Minio,
+        old.credentials["bucket_name"].clone(),
+    )
+    .name("expired-keys");
+    for (k, v) in &old.credentials {
+        if k != "expiration" {
+            import = import.credential(k.clone(), v.clone());
+        }
+    }
+    buckets.import_external(import).await.unwrap();
+    let refused = keys_err(buckets, "blob:expired-keys/").await;
+    assert!(
+        matches!(&refused, neuro_sdk::BlobError::Provider { code, .. } if code == "ExpiredToken"),
+        "{refused:?}"
+    );
 }

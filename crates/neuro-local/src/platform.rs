@@ -94,6 +94,7 @@ pub struct LocalPlatformBuilder {
     public_url: Option<Url>,
     oauth_user: Option<String>,
     access_token_ttl: Duration,
+    bucket_credentials_ttl: Duration,
     orgs: Vec<Option<String>>,
     extra_clusters: Vec<ClusterSpec>,
     external_registry: Option<Url>,
@@ -109,6 +110,7 @@ impl Default for LocalPlatformBuilder {
             public_url: None,
             oauth_user: None,
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            bucket_credentials_ttl: crate::buckets::keys::TMP_CREDENTIALS_TTL,
             orgs: vec![None],
             extra_clusters: Vec::new(),
             external_registry: None,
@@ -165,6 +167,13 @@ impl LocalPlatformBuilder {
         self
     }
 
+    /// Lifetime of the temporary bucket credentials (default one hour);
+    /// tests of credential refresh make it short.
+    pub fn bucket_credentials_ttl(mut self, ttl: Duration) -> Self {
+        self.bucket_credentials_ttl = ttl;
+        self
+    }
+
     /// Orgs of the default cluster (`None` = "no org"); default `[None]`. The
     /// first one is the one a login picks.
     pub fn orgs(mut self, orgs: Vec<Option<String>>) -> Self {
@@ -217,6 +226,7 @@ impl LocalPlatformBuilder {
         let mut settings = Settings::new(data_dir.clone(), public_url);
         settings.oauth_user = Some(oauth_user.clone());
         settings.access_token_ttl = self.access_token_ttl;
+        settings.bucket_credentials_ttl = self.bucket_credentials_ttl;
         if !self.orgs.is_empty() {
             settings.orgs = self.orgs.clone();
         }

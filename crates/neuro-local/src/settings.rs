@@ -38,6 +38,9 @@ pub struct Settings {
     /// A registry advertised in `/config` instead of the built-in one (jobs
     /// still run only images of the built-in registry in their root file system).
     pub external_registry: Option<Url>,
+    /// Lifetime of the temporary bucket credentials `make_tmp_credentials`
+    /// hands out.
+    pub bucket_credentials_ttl: std::time::Duration,
 }
 
 /// Name and orgs of an extra cluster listed in `/config`.
@@ -69,6 +72,7 @@ impl Settings {
             oauth_user: None,
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             external_registry: None,
+            bucket_credentials_ttl: crate::buckets::keys::TMP_CREDENTIALS_TTL,
         }
     }
 

@@ -41,7 +41,7 @@ use crate::error::{json_response, ApiError};
 use crate::ndjson::{accepts_ndjson, ndjson_response, LineEnd};
 use crate::permissions::{load_view, store as grants, AccessView};
 use crate::state::AppState;
-use keys::{AccessKey, TMP_CREDENTIALS_TTL};
+use keys::AccessKey;
 use store::BucketRow;
 
 pub use store::migrate;
@@ -398,7 +398,7 @@ async fn tmp_credentials(
         &user.name,
         vec![row.id.clone()],
         !writable,
-        Some(TMP_CREDENTIALS_TTL),
+        Some(state.settings.bucket_credentials_ttl),
     );
     let stored = key.clone();
     state.db.call(move |conn| stored.insert(conn)).await?;
