@@ -26,11 +26,12 @@ struct Line<'a> {
 }
 
 impl Measurement {
-    /// The JSON line `cargo xtask bench` reads.
-    pub(crate) fn to_json_line(&self, scenario: &str) -> serde_json::Result<String> {
+    /// The JSON line `cargo xtask bench` reads; `client` is `rust`, or the
+    /// name of a floor.
+    pub(crate) fn to_json_line(&self, scenario: &str, client: &str) -> serde_json::Result<String> {
         serde_json::to_string(&Line {
             scenario,
-            client: "rust",
+            client,
             seconds: self.seconds,
             bytes: self.bytes,
             items: self.items,
@@ -94,7 +95,7 @@ mod tests {
             items: 2,
             peak_rss_kb: 300,
         };
-        let text = m.to_json_line("ls-cold").unwrap();
+        let text = m.to_json_line("ls-cold", "rust").unwrap();
         assert_eq!(Measurement::from_json_line(&text).unwrap(), m);
         let line: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(

@@ -1,5 +1,5 @@
 """Python side of the storage transfer benchmarks (neuro-sdk==22.7.1), the
-counterpart of `crates/neuro-bench/src/scenarios/storage_transfer.rs`: same data
+counterpart of `crates/neuro-bench/src/scenarios/storage_*.rs`: same data
 sizes, same remote paths, one JSON line per run with "client": "python".
 
 Scenarios: storage-upload-1g, storage-download-1g, storage-upload-tree,
@@ -30,6 +30,14 @@ def _big_file(work: Path) -> Path:
             for _ in range(BIG >> 20):
                 out.write(os.urandom(1 << 20))
     return path
+
+
+def _fresh(prefix: str) -> str:
+    """A name no earlier run used. Trees go to fresh destinations rather than
+    over a just-deleted copy (see storage_data.rs: on this ext4, creating files
+    right after deleting thousands is slow for reasons unrelated to the
+    client)."""
+    return f"{prefix}-{time.time_ns()}"
 
 
 def _tree(work: Path) -> Path:
@@ -72,6 +80,7 @@ async def _run(scenario: str) -> dict:
         big, tree = URL(REMOTE_BIG), URL(REMOTE_TREE)
         if scenario == "storage-upload-1g":
             src = _big_file(work)
+            os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
             await storage.upload_file(URL(src.as_uri()), big)
             return dict(seconds=time.monotonic() - started, bytes=BIG, items=1)
@@ -80,13 +89,14 @@ async def _run(scenario: str) -> dict:
                 await storage.upload_file(URL(_big_file(work).as_uri()), big)
             dst = work / "big.python-download"
             dst.unlink(missing_ok=True)
+            os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
             await storage.download_file(big, URL(dst.as_uri()))
             return dict(seconds=time.monotonic() - started, bytes=BIG, items=1)
         if scenario == "storage-upload-tree":
             src = _tree(work)
-            if await _exists(client, tree):
-                await storage.rm(tree, recursive=True)
+            tree = URL(_fresh(REMOTE_TREE))
+            os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
             await storage.upload_dir(URL(src.as_uri()), tree)
             return dict(
@@ -97,8 +107,8 @@ async def _run(scenario: str) -> dict:
         if scenario == "storage-download-tree":
             if not await _exists(client, tree):
                 await storage.upload_dir(URL(_tree(work).as_uri()), tree)
-            dst = work / "tree.python-download"
-            shutil.rmtree(dst, ignore_errors=True)
+            dst = work / _fresh("tree.python-download")
+            os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
             await storage.download_dir(tree, URL(dst.as_uri()))
             return dict(

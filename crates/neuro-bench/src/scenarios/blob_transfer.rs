@@ -3,7 +3,7 @@
 //! neuro-local (its S3 endpoint), the same data as the storage scenarios.
 //!
 //! Set-up (untimed): the bucket `bench-blobs` is created if missing; the data
-//! are those of [`super::storage_transfer`]; for downloads the object(s) are
+//! are those of [`super::storage_data`]; for downloads the object(s) are
 //! uploaded first if missing, for uploads the remote tree is removed first.
 //! Timed: one `upload_file`, `download_file`, `upload_dir` or `download_dir`
 //! with default options. The Python counterparts (`xtask/bench/py/blob_*.py`)
@@ -21,7 +21,7 @@ use crate::measure::{peak_rss_kb, Measurement};
 use crate::runtime;
 
 use super::job_setup::login;
-use super::storage_transfer::{big_file, remove, tree, BIG, TREE_BYTES, TREE_FILES};
+use super::storage_data::{big_file, remove, tree, BIG, TREE_BYTES, TREE_FILES};
 
 const BUCKET: &str = "bench-blobs";
 const BIG_KEY: &str = "rust/big.bin";

@@ -111,10 +111,10 @@ pub fn shared_view(conn: &Connection, subject: &str) -> rusqlite::Result<AccessV
     Ok(AccessView::new(subject, grants))
 }
 
-/// Loads the effective view of `subject`.
+/// Loads the effective view of `subject` (a short read: see [`Db::read`]).
 pub async fn load_view(db: &Db, subject: &str, cluster: &str) -> Result<AccessView, ApiError> {
     let (subject, cluster) = (subject.to_owned(), cluster.to_owned());
-    db.call(move |conn| view(conn, &subject, &cluster)).await
+    db.read(move |conn| view(conn, &subject, &cluster)).await
 }
 
 /// Stores (or replaces) `subject`'s grant on `path`.

@@ -67,7 +67,7 @@ pub(super) struct BlockWriter {
 
 impl BlockWriter {
     /// Writes into `file` from `offset`.
-    pub(super) fn new(file: std::fs::File, offset: u64) -> Self {
+    pub(super) fn new(file: std::sync::Arc<std::fs::File>, offset: u64) -> Self {
         let (tx, mut rx) = mpsc::channel::<(u64, Vec<Bytes>)>(QUEUE);
         let done = tokio::task::spawn_blocking(move || {
             while let Some((mut pos, batch)) = rx.blocking_recv() {

@@ -12,6 +12,7 @@ mod error;
 mod io;
 mod meta;
 pub mod paths;
+mod pending;
 mod read;
 mod remove;
 mod write;
@@ -40,7 +41,8 @@ use crate::state::AppState;
 /// Path prefix of the storage API.
 pub const PREFIX: &str = "/api/v1/storage/";
 
-/// Names of in-flight uploads; hidden from listings.
+/// Names of in-flight uploads (where the filesystem has no anonymous files);
+/// hidden from listings.
 pub(crate) const UPLOAD_PREFIX: &str = ".neuro-upload-";
 
 /// Routes of the storage API, with their full paths.

@@ -137,24 +137,36 @@ fn check_segment(segment: &str) -> Result<(), StorageError> {
 }
 
 /// The canonical root directory of `owner` inside `storage_dir`, created if
-/// missing (the data directory above it is private).
+/// missing (the data directory above it is private). It must be a real
+/// directory right below the storage directory: a symlink or a file in its
+/// place is refused. `owner` is one validated segment ([`StoragePath`]), so
+/// the canonical storage directory joined with it is canonical too.
 pub fn user_root(storage_dir: &Path, owner: &str) -> io::Result<PathBuf> {
-    let root = storage_dir.join(owner);
-    match std::fs::create_dir_all(&root) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    let canonical = root.canonicalize()?;
-    // The root itself must be a real directory below the storage dir.
-    let storage = storage_dir.canonicalize()?;
-    if canonical.parent() != Some(storage.as_path()) {
-        return Err(io::Error::new(
+    let root = storage_dir.canonicalize()?.join(owner);
+    let escapes = || {
+        io::Error::new(
             io::ErrorKind::NotFound,
             "user root escapes the storage directory",
-        ));
+        )
+    };
+    match std::fs::symlink_metadata(&root) {
+        Ok(meta) if meta.is_dir() => return Ok(root),
+        Ok(_) => return Err(escapes()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
     }
-    Ok(canonical)
+    match std::fs::create_dir(&root) {
+        Ok(()) => Ok(root),
+        // Created by a concurrent request: check it as above.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            if std::fs::symlink_metadata(&root)?.is_dir() {
+                Ok(root)
+            } else {
+                Err(escapes())
+            }
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// How [`resolve`] treats the directories leading to the final component.

@@ -1,6 +1,6 @@
 //! MKDIRS, CREATE and WRITE.
 
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -10,12 +10,10 @@ use http::{header, HeaderValue, StatusCode};
 
 use super::error::StorageError;
 use super::io::{BlockWriter, BLOCK};
-use super::paths::{Parents, Target};
-use super::{blocking, resolve, Call, Resolver, UPLOAD_PREFIX};
+use super::paths::Parents;
+use super::pending::PendingFile;
+use super::{blocking, resolve, Call, Resolver};
 use crate::error::TEXT_PLAIN;
-
-/// Mode of files created by CREATE (existing files keep theirs).
-const NEW_FILE_MODE: u32 = 0o644;
 
 /// aiohttp's plain-text answer for a success status, e.g. `201: Created`.
 fn text_ok(status: StatusCode) -> Response {
@@ -46,27 +44,6 @@ pub(super) async fn mkdirs(call: Call) -> Result<Response, StorageError> {
     Ok(text_ok(StatusCode::CREATED))
 }
 
-/// Creates an upload file next to the target, failing if the target is a
-/// directory. Returns the open file, its temporary path (removed on drop) and
-/// the mode the final file should get.
-fn start_upload(target: &Target) -> Result<(std::fs::File, tempfile::TempPath, u32), StorageError> {
-    if target.is_root() {
-        return Err(StorageError::os("Is a directory", "EISDIR"));
-    }
-    let mode = match target.symlink_metadata() {
-        Ok(meta) if meta.is_dir() => return Err(StorageError::os("Is a directory", "EISDIR")),
-        Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o7777,
-        Ok(_) => NEW_FILE_MODE,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => NEW_FILE_MODE,
-        Err(e) => return Err(e.into()),
-    };
-    let temp = tempfile::Builder::new()
-        .prefix(UPLOAD_PREFIX)
-        .tempfile_in(&target.parent)?;
-    let (file, path) = temp.into_parts();
-    Ok((file, path, mode))
-}
-
 /// Copies `body` into the file behind `writer`, returning the number of bytes
 /// written. With a `limit`, refuses (before writing them) bytes past it.
 async fn copy_body(
@@ -92,18 +69,6 @@ async fn copy_body(
     Ok(written)
 }
 
-/// Gives the finished upload its mode and moves it to the target's name.
-fn finish_upload(
-    temp_path: tempfile::TempPath,
-    mode: u32,
-    target: &Target,
-) -> Result<(), StorageError> {
-    std::fs::set_permissions(&temp_path, std::fs::Permissions::from_mode(mode))?;
-    temp_path
-        .persist(target.path())
-        .map_err(|e| StorageError::from(e.error))
-}
-
 /// The body's announced length.
 fn content_length(call: &Call) -> Option<u64> {
     call.headers
@@ -121,21 +86,25 @@ pub(super) async fn create(call: Call, body: Body) -> Result<Response, StorageEr
         let resolver = Resolver::of(&call, Parents::Create)?;
         blocking(move || {
             let target = resolver.resolve()?;
-            let (mut file, temp_path, mode) = start_upload(&target)?;
-            std::io::Write::write_all(&mut file, &data)?;
-            drop(file);
-            finish_upload(temp_path, mode, &target)
+            let pending = PendingFile::create(&target)?;
+            std::io::Write::write_all(&mut &*pending.file(), &data)?;
+            pending.commit(&target)
         })
         .await?;
         return Ok(text_ok(StatusCode::CREATED));
     }
     let target = resolve(&call, Parents::Create).await?;
     let upload_target = target.clone();
-    let (file, temp_path, mode) = blocking(move || start_upload(&upload_target)).await?;
-    // If the body fails or the request is dropped, `temp_path` is dropped and
-    // the partial upload is removed; the target is never touched.
-    copy_body(body.into_data_stream(), BlockWriter::new(file, 0), None).await?;
-    blocking(move || finish_upload(temp_path, mode, &target)).await?;
+    let pending = blocking(move || PendingFile::create(&upload_target)).await?;
+    // If the body fails or the request is dropped, `pending` is dropped and
+    // the partial upload with it; the target is never touched.
+    copy_body(
+        body.into_data_stream(),
+        BlockWriter::new(pending.file(), 0),
+        None,
+    )
+    .await?;
+    blocking(move || pending.commit(&target)).await?;
     Ok(text_ok(StatusCode::CREATED))
 }
 
@@ -187,10 +156,10 @@ pub(super) async fn write(call: Call, body: Body) -> Result<Response, StorageErr
     })
     .await?;
     let file = blocking(move || {
-        Ok(std::fs::OpenOptions::new()
+        Ok(std::sync::Arc::new(std::fs::OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)?)
+            .open(&path)?))
     })
     .await?;
     let writer = BlockWriter::new(file, first);

@@ -23,26 +23,28 @@ struct DirJob {
     rel: String,
 }
 
-/// Opens (creating it if needed) the local file `path` for a download from
-/// `offset`: truncated when 0, kept otherwise.
-async fn open_sink(path: &Path, offset: u64) -> std::io::Result<LocalSink> {
-    let owned = path.to_path_buf();
-    let file = tokio::task::spawn_blocking(move || {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(offset == 0)
-            .open(owned)
-    })
-    .await
-    .map_err(std::io::Error::other)??;
-    Ok(LocalSink {
-        path: Arc::from(path),
-        file: Arc::new(file),
-    })
-}
-
 impl<R: RemoteFs> Engine<R> {
+    /// Opens (creating it if needed) the local file `path` for a download
+    /// from `offset`: truncated when 0, kept otherwise. One file is created
+    /// at a time (see `Engine::creating`).
+    async fn open_sink(&self, path: &Path, offset: u64) -> std::io::Result<LocalSink> {
+        let owned = path.to_path_buf();
+        let _creating = self.creating.lock().await;
+        let file = tokio::task::spawn_blocking(move || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(offset == 0)
+                .open(owned)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(LocalSink {
+            path: Arc::from(path),
+            file: Arc::new(file),
+        })
+    }
+
     /// Downloads the remote file `src` of `size` bytes to the local `dst` from
     /// `offset`, holding one of the transfer slots, with `start`, `step`* and
     /// `complete` events.
@@ -54,7 +56,8 @@ impl<R: RemoteFs> Engine<R> {
         offset: u64,
     ) -> Result<(), R::Error> {
         let _slot = self.files.acquire().await.ok();
-        let sink = open_sink(dst, offset)
+        let sink = self
+            .open_sink(dst, offset)
             .await
             .map_err(|e| R::Error::local(dst, e))?;
         self.receive_file(src, sink, size, offset).await
@@ -166,7 +169,7 @@ impl<R: RemoteFs> Engine<R> {
                         tasks.push(
                             async move {
                                 let _slot = engine.files.acquire().await.ok();
-                                match open_sink(&child_dst, offset).await {
+                                match engine.open_sink(&child_dst, offset).await {
                                     Ok(sink) => {
                                         engine.receive_file(child_src, sink, size, offset).await
                                     }

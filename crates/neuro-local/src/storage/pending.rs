@@ -1,0 +1,204 @@
+//! Atomic creates: an uploaded file is written where nobody sees it and put
+//! under its final name in one step once complete, so a dropped upload never
+//! leaves a torn file behind.
+//!
+//! Where the filesystem supports it the file is anonymous (`O_TMPFILE`): the
+//! kernel allocates it without locking the directory, and linking it under
+//! the target's name is one short directory operation (a rename over the
+//! target when one exists). Elsewhere it is a hidden `.neuro-upload-*` file
+//! next to the target, renamed into place. Either way a failed or dropped
+//! upload leaves nothing: the anonymous file vanishes when closed, the hidden
+//! one is removed on drop.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::Path;
+use std::sync::Arc;
+
+use nix::errno::Errno;
+use nix::fcntl::AtFlags;
+
+use super::error::StorageError;
+use super::paths::Target;
+use super::UPLOAD_PREFIX;
+
+/// Mode of files created by CREATE (existing files keep theirs).
+const NEW_FILE_MODE: u32 = 0o644;
+
+/// A file being uploaded, not yet visible under its name.
+pub(super) struct PendingFile {
+    file: Arc<File>,
+    /// The hidden name of a named temporary file (removed on drop); `None`
+    /// for an anonymous one.
+    temp_path: Option<tempfile::TempPath>,
+    /// The mode the final file gets.
+    mode: u32,
+}
+
+impl PendingFile {
+    /// Starts an upload to `target`, failing if it is a directory. The final
+    /// file keeps the mode of the file it replaces.
+    pub(super) fn create(target: &Target) -> Result<Self, StorageError> {
+        if target.is_root() {
+            return Err(StorageError::os("Is a directory", "EISDIR"));
+        }
+        let mode = match target.symlink_metadata() {
+            Ok(meta) if meta.is_dir() => return Err(StorageError::os("Is a directory", "EISDIR")),
+            Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o7777,
+            Ok(_) => NEW_FILE_MODE,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => NEW_FILE_MODE,
+            Err(e) => return Err(e.into()),
+        };
+        let anonymous = std::fs::OpenOptions::new()
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_TMPFILE)
+            .open(&target.parent);
+        let (file, temp_path) = match anonymous {
+            Ok(file) => (file, None),
+            // No O_TMPFILE on this filesystem (or kernel): a hidden file.
+            Err(e) if is_unsupported(&e) => {
+                let (file, path) = tempfile::Builder::new()
+                    .prefix(UPLOAD_PREFIX)
+                    .tempfile_in(&target.parent)?
+                    .into_parts();
+                (file, Some(path))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Self {
+            file: Arc::new(file),
+            temp_path,
+            mode,
+        })
+    }
+
+    /// The open file, to write the body into.
+    pub(super) fn file(&self) -> Arc<File> {
+        Arc::clone(&self.file)
+    }
+
+    /// Gives the complete file its mode and puts it under the target's name,
+    /// replacing what is there.
+    pub(super) fn commit(self, target: &Target) -> Result<(), StorageError> {
+        self.file
+            .set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+        let dst = target.path();
+        if let Some(temp_path) = self.temp_path {
+            return temp_path
+                .persist(&dst)
+                .map_err(|e| StorageError::from(e.error));
+        }
+        let fd_path = format!("/proc/self/fd/{}", self.file.as_raw_fd());
+        match link(&fd_path, &dst) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
+        // Replacing a file: link under a hidden name, then rename over it.
+        let hidden = tempfile::Builder::new()
+            .prefix(UPLOAD_PREFIX)
+            .make_in(&target.parent, |path| link(&fd_path, path))?;
+        hidden
+            .into_temp_path()
+            .persist(&dst)
+            .map_err(|e| StorageError::from(e.error))
+    }
+}
+
+/// Links the open file behind `fd_path` (`/proc/self/fd/N`) as `dst`.
+fn link(fd_path: &str, dst: &Path) -> io::Result<()> {
+    nix::unistd::linkat(None, Path::new(fd_path), None, dst, AtFlags::AT_SYMLINK_FOLLOW)
+        .map_err(io::Error::from)
+}
+
+/// Errors by which `open` says it does not support `O_TMPFILE` here.
+fn is_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error().map(Errno::from_raw),
+        Some(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL)
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::ffi::OsString;
+    use std::io::Write as _;
+
+    use super::*;
+
+    fn target(dir: &Path, name: &str) -> Target {
+        Target {
+            root: dir.to_path_buf(),
+            parent: dir.to_path_buf(),
+            name: Some(OsString::from(name)),
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_new_file_appears_complete_on_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path(), "f");
+        let pending = PendingFile::create(&t).unwrap();
+        (&*pending.file()).write_all(b"hello").unwrap();
+        assert!(names(dir.path()).is_empty());
+        pending.commit(&t).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"hello");
+        let mode = std::fs::metadata(dir.path().join("f"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, NEW_FILE_MODE);
+        assert_eq!(names(dir.path()), ["f"]);
+    }
+
+    #[test]
+    fn a_replaced_file_keeps_its_mode_and_no_temporary_name_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"old content").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let t = target(dir.path(), "f");
+        let pending = PendingFile::create(&t).unwrap();
+        (&*pending.file()).write_all(b"new").unwrap();
+        pending.commit(&t).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(names(dir.path()), ["f"]);
+    }
+
+    #[test]
+    fn a_dropped_upload_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"kept").unwrap();
+        let t = target(dir.path(), "f");
+        let pending = PendingFile::create(&t).unwrap();
+        (&*pending.file()).write_all(b"partial").unwrap();
+        drop(pending);
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"kept");
+        assert_eq!(names(dir.path()), ["f"]);
+    }
+
+    #[test]
+    fn a_directory_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        assert_eq!(
+            PendingFile::create(&target(dir.path(), "d")).err(),
+            Some(StorageError::os("Is a directory", "EISDIR"))
+        );
+    }
+}
