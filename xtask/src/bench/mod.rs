@@ -40,6 +40,8 @@ pub(crate) struct BenchArgs {
 pub(crate) struct Scenario {
     pub(crate) name: String,
     pub(crate) about: String,
+    /// The name of its floor (`neuro-bench --floor <name>`), e.g. `cp`.
+    pub(crate) floor: Option<String>,
 }
 
 /// One JSON line printed by either side.
@@ -102,6 +104,8 @@ pub(crate) struct Outcome {
     pub(crate) rust: Runs,
     /// `None` when the scenario has no Python counterpart.
     pub(crate) python: Option<Runs>,
+    /// The floor's runs, when the scenario has one.
+    pub(crate) floor: Option<Runs>,
     /// 1-minute load average before the first and after the last run.
     pub(crate) load: (Option<f64>, Option<f64>),
 }
@@ -205,10 +209,30 @@ pub(crate) fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
             );
             None
         };
+        // The floor works on the Rust side's data (e.g. `cp` of the same files).
+        let floor = match &scenario.floor {
+            Some(floor) => {
+                let floor_cmd = || {
+                    let mut cmd = Command::new(&bench_bin);
+                    cmd.args(["--floor", &scenario.name]);
+                    cmd
+                };
+                Some(measure(
+                    &scenario,
+                    floor,
+                    args.runs,
+                    &work.join("rust"),
+                    &env,
+                    floor_cmd,
+                )?)
+            }
+            None => None,
+        };
         outcomes.push(Outcome {
             scenario,
             rust,
             python,
+            floor,
             load: (load_before, machine::load_average()),
         });
     }
@@ -283,14 +307,20 @@ fn names(outcomes: &[Outcome]) -> String {
 
 fn list_scenarios(root: &Path, bench_bin: &Path) -> Result<Vec<Scenario>> {
     let listing = output(root, &bench_bin.to_string_lossy(), &["--list"])?;
-    Ok(listing
-        .lines()
-        .filter_map(|line| line.split_once('\t'))
-        .map(|(name, about)| Scenario {
-            name: name.to_owned(),
-            about: about.to_owned(),
-        })
-        .collect())
+    Ok(listing.lines().filter_map(parse_listed).collect())
+}
+
+/// One line of `neuro-bench --list`: name, description and optional floor,
+/// separated by tabs.
+fn parse_listed(line: &str) -> Option<Scenario> {
+    let mut fields = line.split('\t');
+    let name = fields.next()?;
+    let about = fields.next()?;
+    Some(Scenario {
+        name: name.to_owned(),
+        about: about.to_owned(),
+        floor: fields.next().map(str::to_owned),
+    })
 }
 
 /// Runs one side of a scenario `runs` times and reads its JSON lines.
@@ -336,4 +366,20 @@ fn measure(
         samples.push(sample);
     }
     Ok(Runs(samples))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_scenarios_with_and_without_a_floor() {
+        let plain = parse_listed("ls-cold\ta listing").unwrap();
+        assert_eq!((plain.name.as_str(), plain.floor), ("ls-cold", None));
+        let floored = parse_listed("storage-upload-1g\tupload_file of one 1 GiB file\tcp").unwrap();
+        assert_eq!(floored.about, "upload_file of one 1 GiB file");
+        assert_eq!(floored.floor.as_deref(), Some("cp"));
+        assert!(parse_listed("no tab").is_none());
+    }
 }

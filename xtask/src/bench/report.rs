@@ -6,7 +6,7 @@ use super::document::Entry;
 use super::machine::Machine;
 use super::{Outcome, Runs};
 
-const HEADERS: [&str; 8] = [
+const HEADERS: [&str; 10] = [
     "scenario",
     "Rust (s)",
     "Python (s)",
@@ -15,9 +15,11 @@ const HEADERS: [&str; 8] = [
     "Python peak RSS (MiB)",
     "Rust MiB/s",
     "Python MiB/s",
+    "floor (s)",
+    "Rust/floor",
 ];
 
-fn cells(outcome: &Outcome) -> [String; 8] {
+fn cells(outcome: &Outcome) -> [String; 10] {
     let secs = |r: Option<&Runs>| {
         r.and_then(Runs::seconds)
             .map_or("-".into(), |s| format!("{s:.4}"))
@@ -35,6 +37,13 @@ fn cells(outcome: &Outcome) -> [String; 8] {
         (Some(r), Some(p)) if r > 0.0 => format!("{:.1}x", p / r),
         _ => "-".into(),
     };
+    let floor = outcome.floor.as_ref().and_then(Runs::seconds);
+    let floor_name = outcome.scenario.floor.as_deref().unwrap_or("floor");
+    let floor_secs = floor.map_or("-".into(), |f| format!("{f:.4} ({floor_name})"));
+    let floor_ratio = match (outcome.rust.seconds(), floor) {
+        (Some(r), Some(f)) if f > 0.0 => format!("{:.2}x", r / f),
+        _ => "-".into(),
+    };
     [
         outcome.scenario.name.clone(),
         secs(Some(&outcome.rust)),
@@ -44,12 +53,14 @@ fn cells(outcome: &Outcome) -> [String; 8] {
         rss(python),
         rate(Some(&outcome.rust)),
         rate(python),
+        floor_secs,
+        floor_ratio,
     ]
 }
 
 /// A fixed-width table for the terminal.
 pub(crate) fn table(outcomes: &[Outcome]) -> String {
-    let rows: Vec<[String; 8]> = outcomes.iter().map(cells).collect();
+    let rows: Vec<[String; 10]> = outcomes.iter().map(cells).collect();
     let mut widths = HEADERS.map(str::len);
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -87,6 +98,9 @@ from the conformance venv (`xtask/bench/py/`). Both talk to the same release\n\
 `neuro-local` on the same machine over loopback. Times are medians of the runs\n\
 listed in each scenario's section; \"Python/Rust\" is how many times faster the\n\
 Rust side was. Peak RSS is the `VmHWM` of the process that did the work.\n\
+A scenario may have a floor measured in the same run, such as `cp` of the\n\
+same data on the same disk for transfers; \"Rust/floor\" is how many times\n\
+slower than it the Rust side was.\n\
 \n\
 `cargo xtask bench <scenario>...` rewrites only the named scenarios' rows and\n\
 sections; the others keep their numbers, each with the date, machine and load\n\
@@ -175,6 +189,9 @@ pub(crate) fn entry(outcome: &Outcome, at: &Conditions<'_>) -> Entry {
         "- Python runs (s): {}",
         outcome.python.as_ref().map_or("no counterpart".into(), all)
     );
+    if let (Some(name), Some(floor)) = (&outcome.scenario.floor, &outcome.floor) {
+        let _ = writeln!(section, "- floor ({name}) runs (s): {}", all(floor));
+    }
     Entry { name, row, section }
 }
 
@@ -204,9 +221,11 @@ mod tests {
             scenario: Scenario {
                 name: "ls-cold".into(),
                 about: "x".into(),
+                floor: None,
             },
             rust: runs(&[0.02, 0.01, 0.03]),
             python: Some(runs(&[0.5, 0.4, 0.9])),
+            floor: None,
             load: (Some(1.5), None),
         };
         let row = cells(&outcome);
@@ -220,14 +239,51 @@ mod tests {
     }
 
     #[test]
+    fn a_floor_shows_its_median_and_how_far_rust_is_from_it() {
+        let outcome = Outcome {
+            scenario: Scenario {
+                name: "storage-upload-1g".into(),
+                about: "x".into(),
+                floor: Some("cp".into()),
+            },
+            rust: runs(&[0.6, 0.5, 0.7]),
+            python: Some(runs(&[3.0, 3.0, 3.0])),
+            floor: Some(runs(&[0.3, 0.2, 0.25])),
+            load: (None, None),
+        };
+        let row = cells(&outcome);
+        assert_eq!(row[3], "5.0x");
+        assert_eq!(row[8], "0.2500 (cp)");
+        assert_eq!(row[9], "2.40x");
+        let machine = Machine {
+            cpu_model: "CPU".into(),
+            cores: 2,
+            memory_gib: 4.0,
+            kernel: "Linux 6".into(),
+            rustc: "rustc 1".into(),
+            python: "Python 3".into(),
+        };
+        let at = Conditions {
+            machine: &machine,
+            date: time::macros::datetime!(2026-11-24 12:34 UTC),
+            load: (None, None),
+            runs: 3,
+        };
+        let section = entry(&outcome, &at).section;
+        assert!(section.contains("- floor (cp) runs (s): 0.3000, 0.2000, 0.2500"));
+    }
+
+    #[test]
     fn missing_python_side_is_a_dash() {
         let outcome = Outcome {
             scenario: Scenario {
                 name: "only-rust".into(),
                 about: "x".into(),
+                floor: None,
             },
             rust: runs(&[1.0, 2.0]),
             python: None,
+            floor: None,
             load: (None, None),
         };
         let row = cells(&outcome);
@@ -256,15 +312,17 @@ mod tests {
             scenario: Scenario {
                 name: "ls-cold".into(),
                 about: "a listing".into(),
+                floor: None,
             },
             rust: runs(&[0.02, 0.01, 0.03]),
             python: Some(runs(&[0.5, 0.4, 0.9])),
+            floor: None,
             load: at.load,
         };
         let e = entry(&outcome, &at);
         assert_eq!(
             e.row,
-            "| `ls-cold` | 2026-11-24 12:34 | 1.50→2.25 | 0.0200 | 0.5000 | 25.0x | 2.0 | 2.0 | - | - |"
+            "| `ls-cold` | 2026-11-24 12:34 | 1.50→2.25 | 0.0200 | 0.5000 | 25.0x | 2.0 | 2.0 | - | - | - | - |"
         );
         assert!(e
             .section

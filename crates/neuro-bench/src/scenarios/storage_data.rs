@@ -45,6 +45,11 @@ pub(super) struct Moved {
 /// Logs in, makes the remote directory, runs `prepare` (untimed), flushes
 /// dirty pages so earlier runs' writeback stays out of the timed part, then
 /// times `transfer`.
+///
+/// On a single-threaded runtime, as a command-line tool runs: the file I/O
+/// goes to blocking threads either way, and with one thread for the rest the
+/// HTTP connections and the transfers hand work to each other without waking
+/// a second worker (on two cores, the server needs the other one).
 pub(super) fn timed<P, T>(
     env: &BenchEnv,
     moved: Moved,
@@ -55,7 +60,7 @@ where
     P: std::future::Future,
     T: std::future::Future<Output = anyhow::Result<()>>,
 {
-    runtime::multi_threaded()?.block_on(async {
+    runtime::single_threaded()?.block_on(async {
         let client = login(env, "storage-config").await?;
         let storage = client.storage().clone();
         storage.mkdir(REMOTE_DIR, true, true).await?;

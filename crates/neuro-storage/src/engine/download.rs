@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
@@ -24,27 +23,6 @@ struct DirJob {
 }
 
 impl<R: RemoteFs> Engine<R> {
-    /// Opens (creating it if needed) the local file `path` for a download
-    /// from `offset`: truncated when 0, kept otherwise. One file is created
-    /// at a time (see `Engine::creating`).
-    async fn open_sink(&self, path: &Path, offset: u64) -> std::io::Result<LocalSink> {
-        let owned = path.to_path_buf();
-        let _creating = self.creating.lock().await;
-        let file = tokio::task::spawn_blocking(move || {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(offset == 0)
-                .open(owned)
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        Ok(LocalSink {
-            path: Arc::from(path),
-            file: Arc::new(file),
-        })
-    }
-
     /// Downloads the remote file `src` of `size` bytes to the local `dst` from
     /// `offset`, holding one of the transfer slots, with `start`, `step`* and
     /// `complete` events.
@@ -56,10 +34,7 @@ impl<R: RemoteFs> Engine<R> {
         offset: u64,
     ) -> Result<(), R::Error> {
         let _slot = self.files.acquire().await.ok();
-        let sink = self
-            .open_sink(dst, offset)
-            .await
-            .map_err(|e| R::Error::local(dst, e))?;
+        let sink = LocalSink::new(dst, offset == 0);
         self.receive_file(src, sink, size, offset).await
     }
 
@@ -169,11 +144,14 @@ impl<R: RemoteFs> Engine<R> {
                         tasks.push(
                             async move {
                                 let _slot = engine.files.acquire().await.ok();
-                                match engine.open_sink(&child_dst, offset).await {
-                                    Ok(sink) => {
-                                        engine.receive_file(child_src, sink, size, offset).await
-                                    }
-                                    Err(e) => {
+                                let sink = LocalSink::new(&child_dst, offset == 0);
+                                let received = engine
+                                    .receive_file(child_src.clone(), sink.clone(), size, offset)
+                                    .await;
+                                match (received, sink.open_error()) {
+                                    // The local file could not be opened: a `fail`
+                                    // event, the rest of the tree goes on.
+                                    (Err(_), Some(e)) => {
                                         let dst_url = file_url(&child_dst)
                                             .map_err(|e| R::Error::local(&child_dst, e))?;
                                         engine.fail(
@@ -184,6 +162,7 @@ impl<R: RemoteFs> Engine<R> {
                                         );
                                         Ok(())
                                     }
+                                    (received, _) => received,
                                 }
                             }
                             .boxed(),

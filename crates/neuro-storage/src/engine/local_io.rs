@@ -56,12 +56,12 @@ pub fn read_range(
     })
 }
 
-/// Writes a stream of chunks into a file from an offset: chunks are batched
-/// (without copying) into about [`IO_CHUNK`] bytes that a blocking thread
-/// writes. The thread starts with the first full batch, so a small file is
-/// written by one call in [`FileWriter::finish`].
+/// Writes a stream of chunks into a [`LocalSink`] from an offset: chunks are
+/// batched (without copying) into about [`IO_CHUNK`] bytes that a blocking
+/// thread writes. The thread starts with the first full batch, so a small file
+/// is opened and written by one blocking call in [`FileWriter::finish`].
 pub struct FileWriter {
-    file: Arc<std::fs::File>,
+    sink: LocalSink,
     pending: Vec<Bytes>,
     pending_len: usize,
     pos: u64,
@@ -84,9 +84,10 @@ struct Writer {
 }
 
 impl Writer {
-    fn start(file: Arc<std::fs::File>) -> Self {
+    fn start(sink: LocalSink) -> Self {
         let (tx, mut rx) = mpsc::channel::<(u64, Vec<Bytes>)>(AHEAD);
         let done = tokio::task::spawn_blocking(move || {
+            let file = sink.open_blocking()?;
             while let Some((pos, batch)) = rx.blocking_recv() {
                 write_batch(&file, pos, &batch)?;
             }
@@ -114,7 +115,7 @@ impl FileWriter {
     /// Starts writing into `sink` at `offset`.
     pub fn new(sink: &LocalSink, offset: u64) -> Self {
         Self {
-            file: Arc::clone(&sink.file),
+            sink: sink.clone(),
             pending: Vec::new(),
             pending_len: 0,
             pos: offset,
@@ -135,10 +136,10 @@ impl FileWriter {
     async fn send(&mut self) -> io::Result<()> {
         let batch = std::mem::take(&mut self.pending);
         let len = std::mem::take(&mut self.pending_len) as u64;
-        let file = &self.file;
+        let sink = &self.sink;
         let thread = self
             .thread
-            .get_or_insert_with(|| Writer::start(Arc::clone(file)));
+            .get_or_insert_with(|| Writer::start(sink.clone()));
         let sent = match &thread.tx {
             Some(tx) => tx.send((self.pos, batch)).await.is_ok(),
             None => false,
@@ -156,16 +157,16 @@ impl FileWriter {
     }
 
     /// Writes what is left and waits until everything is on disk (in the page
-    /// cache); returns the first write error.
+    /// cache); returns the first error, opening the file included. The file
+    /// exists afterwards even when nothing was written.
     pub async fn finish(mut self) -> io::Result<()> {
         if self.thread.is_none() {
-            if self.pending.is_empty() {
-                return Ok(());
-            }
-            let (file, pos, batch) = (Arc::clone(&self.file), self.pos, self.pending);
-            return tokio::task::spawn_blocking(move || write_batch(&file, pos, &batch))
-                .await
-                .map_err(|e| io::Error::other(format!("file writer failed: {e}")))?;
+            let (sink, pos, batch) = (self.sink, self.pos, self.pending);
+            return tokio::task::spawn_blocking(move || {
+                write_batch(&*sink.open_blocking()?, pos, &batch)
+            })
+            .await
+            .map_err(|e| io::Error::other(format!("file writer failed: {e}")))?;
         }
         if !self.pending.is_empty() {
             self.send().await?;

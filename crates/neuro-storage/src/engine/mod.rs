@@ -37,10 +37,6 @@ pub struct Engine<R: RemoteFs> {
     options: Arc<TransferOptions>,
     reporter: Reporter,
     files: Arc<Semaphore>,
-    /// Held while a local file is created: creations in one directory are
-    /// serialised by its lock anyway, and threads queueing in the kernel for
-    /// it spin, burning the CPU the transfers need.
-    creating: Arc<tokio::sync::Mutex<()>>,
     failed: Arc<Mutex<Vec<String>>>,
 }
 
@@ -52,7 +48,6 @@ impl<R: RemoteFs> Engine<R> {
             reporter: Reporter::new(options.progress.clone()),
             files: Arc::new(Semaphore::new(options.concurrency)),
             options: Arc::new(options.clone()),
-            creating: Arc::default(),
             failed: Arc::default(),
         }
     }

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use url::Url;
 
@@ -47,13 +47,71 @@ pub struct LocalSource {
     pub content: Option<bytes::Bytes>,
 }
 
-/// An open local file being downloaded into, written with positional writes.
+/// A local file being downloaded into, written with positional writes
+/// through a [`FileWriter`](super::FileWriter).
+///
+/// It is opened (created if missing, truncated for a download from byte 0)
+/// by the writer, on the blocking thread that writes it: a small file costs
+/// one trip to a blocking thread, not two. Clones share the one opened file.
 #[derive(Debug, Clone)]
 pub struct LocalSink {
     /// Where it is (for error messages).
     pub path: Arc<Path>,
-    /// The open file.
-    pub file: Arc<std::fs::File>,
+    truncate: bool,
+    opened: Arc<OnceLock<Result<Arc<std::fs::File>, OpenFailure>>>,
+}
+
+/// Why a [`LocalSink`] could not be opened (kept to answer every later write
+/// the same way).
+#[derive(Debug, Clone)]
+struct OpenFailure {
+    kind: std::io::ErrorKind,
+    raw: Option<i32>,
+    message: String,
+}
+
+impl LocalSink {
+    /// The sink for the file at `path`, to be opened on first use: truncated
+    /// when `truncate` (a download from byte 0), kept as it is otherwise.
+    pub fn new(path: &Path, truncate: bool) -> Self {
+        Self {
+            path: Arc::from(path),
+            truncate,
+            opened: Arc::default(),
+        }
+    }
+
+    /// The open file, opening it on the first call (blocking).
+    pub(crate) fn open_blocking(&self) -> std::io::Result<Arc<std::fs::File>> {
+        let opened = self.opened.get_or_init(|| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(self.truncate)
+                .open(&self.path)
+                .map(Arc::new)
+                .map_err(|e| OpenFailure {
+                    kind: e.kind(),
+                    raw: e.raw_os_error(),
+                    message: e.to_string(),
+                })
+        });
+        match opened {
+            Ok(file) => Ok(Arc::clone(file)),
+            Err(failure) => Err(match failure.raw {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::new(failure.kind, failure.message.clone()),
+            }),
+        }
+    }
+
+    /// Why the file could not be opened, if that is what happened.
+    pub fn open_error(&self) -> Option<String> {
+        match self.opened.get() {
+            Some(Err(failure)) => Some(failure.message.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// Errors of a remote file system, with what the engine needs to know about
