@@ -33,10 +33,9 @@ def _big_file(work: Path) -> Path:
 
 
 def _fresh(prefix: str) -> str:
-    """A name no earlier run used. Trees go to fresh destinations rather than
-    over a just-deleted copy (see storage_data.rs: on this ext4, creating files
-    right after deleting thousands is slow for reasons unrelated to the
-    client)."""
+    """A name no earlier run used. Uploads and tree downloads go to fresh
+    destinations rather than over a copy deleted or replaced in the same run
+    (see storage_data.rs: on this disk that would time the deletion)."""
     return f"{prefix}-{time.time_ns()}"
 
 
@@ -80,9 +79,10 @@ async def _run(scenario: str) -> dict:
         big, tree = URL(REMOTE_BIG), URL(REMOTE_TREE)
         if scenario == "storage-upload-1g":
             src = _big_file(work)
+            dst = URL(_fresh(REMOTE_BIG))
             os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
-            await storage.upload_file(URL(src.as_uri()), big)
+            await storage.upload_file(URL(src.as_uri()), dst)
             return dict(seconds=time.monotonic() - started, bytes=BIG, items=1)
         if scenario == "storage-download-1g":
             if not await _exists(client, big):

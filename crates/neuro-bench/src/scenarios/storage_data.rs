@@ -104,10 +104,12 @@ pub(super) async fn ensure_remote_tree(storage: &Storage, work: &Path) -> anyhow
 
 /// A name no earlier run used: `<prefix>-<nanoseconds since the epoch>`.
 ///
-/// Trees are copied to fresh destinations instead of over a just-deleted
-/// copy: on this ext4 (no journal) creating files right after deleting
-/// thousands makes the inode allocator skip every recently deleted inode,
-/// which would measure the deletion rather than the transfer.
+/// Transfers go to fresh destinations instead of over a copy deleted or
+/// replaced in the same run, which on this disk would measure the deletion:
+/// ext4 without a journal makes files created right after thousands were
+/// deleted skip every recently deleted inode, and the filesystem is mounted
+/// with `discard`, so freeing the blocks of a replaced 1 GiB file waits for
+/// the device.
 pub(super) fn fresh(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -175,7 +177,14 @@ pub(super) fn tree(work: &Path) -> anyhow::Result<PathBuf> {
 /// The floor of the 1 GiB scenarios: `cp` of the big file on the same disk.
 pub(super) fn cp_big(env: &BenchEnv) -> anyhow::Result<Measurement> {
     let src = big_file(env.work_dir())?;
-    cp(&src, &env.work_dir().join("big.cp"), Moved { bytes: BIG, items: 1 })
+    cp(
+        &src,
+        &env.work_dir().join("big.cp"),
+        Moved {
+            bytes: BIG,
+            items: 1,
+        },
+    )
 }
 
 /// The floor of the tree scenarios: `cp -r` of the tree on the same disk.

@@ -12,7 +12,10 @@ use crate::measure::Measurement;
 use super::storage_data::{ensure_remote_big, remove, timed, Moved, BIG, REMOTE_BIG};
 
 pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measurement> {
-    let moved = Moved { bytes: BIG, items: 1 };
+    let moved = Moved {
+        bytes: BIG,
+        items: 1,
+    };
     timed(
         env,
         moved,

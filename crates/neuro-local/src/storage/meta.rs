@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::error::{json_response, StorageError};
 use super::paths::{permission_for, Parents, StoragePath};
-use super::{blocking, resolve, Call, UPLOAD_PREFIX};
+use super::{brief, resolve, Call, UPLOAD_PREFIX};
 use crate::ndjson::{accepts_ndjson, ndjson_response, LineEnd};
 
 /// Capacity of the channel between the directory reader and the response.
@@ -73,26 +73,21 @@ pub(super) async fn list_status(call: Call) -> Result<Response, StorageError> {
         let storage = call.storage_dir();
         let user = call.user.clone();
         // The caller's home always shows up in the cluster root.
-        let s = storage.clone();
-        blocking(move || Ok(super::paths::user_root(&s, &user)?)).await?;
+        brief(|| Ok(super::paths::user_root(&storage, &user)?))?;
         (storage, lister(&call))
     } else {
-        let target = resolve(&call, Parents::Lookup).await?;
-        let dir = blocking(move || {
+        let target = resolve(&call, Parents::Lookup)?;
+        let dir = brief(|| {
             let dir = target.follow()?;
             if std::fs::metadata(&dir)?.is_dir() {
                 Ok(dir)
             } else {
                 Err(StorageError::os("Not a directory", "ENOTDIR"))
             }
-        })
-        .await?;
+        })?;
         (dir, lister(&call))
     };
-    let read_dir = {
-        let dir = dir.clone();
-        blocking(move || Ok(std::fs::read_dir(dir)?)).await?
-    };
+    let read_dir = brief(|| Ok(std::fs::read_dir(&dir)?))?;
     let entries = spawn_lister(dir, read_dir, lister);
     if accepts_ndjson(&call.headers) {
         use futures::StreamExt as _;
@@ -184,20 +179,18 @@ pub(super) async fn get_file_status(call: Call) -> Result<Response, StorageError
     let permission = call.permission;
     let status = if call.path.is_cluster_root() {
         let storage = call.storage_dir();
-        blocking(move || {
+        brief(|| {
             std::fs::create_dir_all(&storage)?;
             let meta = std::fs::metadata(&storage)?;
             Ok(file_status(display, &meta, permission, None))
-        })
-        .await?
+        })?
     } else {
-        let target = resolve(&call, Parents::Lookup).await?;
-        blocking(move || {
+        let target = resolve(&call, Parents::Lookup)?;
+        brief(|| {
             let path = target.path();
             let meta = std::fs::symlink_metadata(&path)?;
             Ok(file_status(display, &meta, permission, link_target(&path)))
-        })
-        .await?
+        })?
     };
     Ok(json_response(
         StatusCode::OK,
@@ -211,7 +204,7 @@ pub(super) async fn get_disk_usage(call: Call) -> Result<Response, StorageError>
     let storage = call.storage_dir();
     // `statvfs` field types vary by platform; they are u64 on 64-bit Linux.
     #[allow(clippy::useless_conversion)]
-    let usage = blocking(move || {
+    let usage = brief(|| {
         std::fs::create_dir_all(&storage)?;
         let st = nix::sys::statvfs::statvfs(&storage)
             .map_err(|e| StorageError::from(std::io::Error::from(e)))?;
@@ -223,7 +216,6 @@ pub(super) async fn get_disk_usage(call: Call) -> Result<Response, StorageError>
             .saturating_sub(u64::from(st.blocks_free()))
             .saturating_mul(frag);
         Ok(DiskUsagePayload { total, used, free })
-    })
-    .await?;
+    })?;
     Ok(json_response(StatusCode::OK, &usage))
 }

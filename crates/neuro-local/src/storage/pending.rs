@@ -35,6 +35,8 @@ pub(super) struct PendingFile {
     temp_path: Option<tempfile::TempPath>,
     /// The mode the final file gets.
     mode: u32,
+    /// Whether something was at the target's name when the upload started.
+    replaces: bool,
 }
 
 impl PendingFile {
@@ -44,11 +46,11 @@ impl PendingFile {
         if target.is_root() {
             return Err(StorageError::os("Is a directory", "EISDIR"));
         }
-        let mode = match target.symlink_metadata() {
+        let (mode, replaces) = match target.symlink_metadata() {
             Ok(meta) if meta.is_dir() => return Err(StorageError::os("Is a directory", "EISDIR")),
-            Ok(meta) if meta.is_file() => meta.permissions().mode() & 0o7777,
-            Ok(_) => NEW_FILE_MODE,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => NEW_FILE_MODE,
+            Ok(meta) if meta.is_file() => (meta.permissions().mode() & 0o7777, true),
+            Ok(_) => (NEW_FILE_MODE, true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (NEW_FILE_MODE, false),
             Err(e) => return Err(e.into()),
         };
         let anonymous = std::fs::OpenOptions::new()
@@ -72,7 +74,14 @@ impl PendingFile {
             file: Arc::new(file),
             temp_path,
             mode,
+            replaces,
         })
+    }
+
+    /// Whether committing replaces an existing entry (whose blocks are then
+    /// freed: not brief work on a disk that discards them synchronously).
+    pub(super) fn replaces(&self) -> bool {
+        self.replaces
     }
 
     /// The open file, to write the body into.
@@ -110,8 +119,14 @@ impl PendingFile {
 
 /// Links the open file behind `fd_path` (`/proc/self/fd/N`) as `dst`.
 fn link(fd_path: &str, dst: &Path) -> io::Result<()> {
-    nix::unistd::linkat(None, Path::new(fd_path), None, dst, AtFlags::AT_SYMLINK_FOLLOW)
-        .map_err(io::Error::from)
+    nix::unistd::linkat(
+        None,
+        Path::new(fd_path),
+        None,
+        dst,
+        AtFlags::AT_SYMLINK_FOLLOW,
+    )
+    .map_err(io::Error::from)
 }
 
 /// Errors by which `open` says it does not support `O_TMPFILE` here.
@@ -152,6 +167,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = target(dir.path(), "f");
         let pending = PendingFile::create(&t).unwrap();
+        assert!(!pending.replaces());
         (&*pending.file()).write_all(b"hello").unwrap();
         assert!(names(dir.path()).is_empty());
         pending.commit(&t).unwrap();
@@ -172,6 +188,7 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let t = target(dir.path(), "f");
         let pending = PendingFile::create(&t).unwrap();
+        assert!(pending.replaces());
         (&*pending.file()).write_all(b"new").unwrap();
         pending.commit(&t).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");

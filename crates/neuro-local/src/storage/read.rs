@@ -8,9 +8,9 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 
 use super::error::StorageError;
-use super::io::{read_blocks, BLOCK};
+use super::io::read_blocks;
 use super::paths::Parents;
-use super::{blocking, Call, Resolver};
+use super::{brief, resolve, Call, BRIEF_BYTES};
 
 /// A requested byte range, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,12 +80,12 @@ struct Opened {
     meta: std::fs::Metadata,
     /// `(first, last)` of a satisfiable `Range`.
     range: Option<(u64, u64)>,
-    /// The bytes to send, when small enough to read at once.
+    /// The bytes to send, when few enough to read in place.
     small: Option<Bytes>,
 }
 
 pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
-    let resolver = Resolver::of(&call, Parents::Lookup)?;
+    let target = resolve(&call, Parents::Lookup)?;
     let spec = parse_range(&call.headers);
     let want_body = call.method != Method::HEAD;
     let Opened {
@@ -93,8 +93,8 @@ pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
         meta,
         range,
         small,
-    } = blocking(move || {
-        let path = resolver.resolve()?.follow()?;
+    } = brief(|| {
+        let path = target.follow()?;
         let file = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
@@ -112,7 +112,7 @@ pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
         };
         let (first, length) = span(range, total);
         let small = match usize::try_from(length) {
-            Ok(len) if want_body && len > 0 && len <= BLOCK => {
+            Ok(len) if want_body && len > 0 && length <= BRIEF_BYTES => {
                 let mut data = vec![0u8; len];
                 file.read_exact_at(&mut data, first)?;
                 Some(Bytes::from(data))
@@ -125,8 +125,7 @@ pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
             range,
             small,
         })
-    })
-    .await?;
+    })?;
     let total = meta.len();
     let (first, length) = span(range, total);
 

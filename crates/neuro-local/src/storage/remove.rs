@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::error::StorageError;
 use super::paths::{permission_for, Parents, StoragePath};
-use super::{blocking, resolve, resolve_at, Call};
+use super::{blocking, brief, resolve, resolve_at, Call};
 use crate::ndjson::{accepts_ndjson, ndjson_response, LineEnd};
 
 /// Capacity of the channel between the deleting thread and the response.
@@ -35,17 +35,14 @@ pub(super) async fn delete(call: Call) -> Result<Response, StorageError> {
             )))
         }
     };
-    let target = resolve(&call, Parents::Lookup).await?;
+    let target = resolve(&call, Parents::Lookup)?;
     if target.is_root() {
         return Err(StorageError::ForbiddenMsg(
             "Cannot delete a user's home directory".to_owned(),
         ));
     }
     let path = target.path();
-    let is_dir = {
-        let path = path.clone();
-        blocking(move || Ok(std::fs::symlink_metadata(path)?.is_dir())).await?
-    };
+    let is_dir = brief(|| Ok(std::fs::symlink_metadata(&path)?.is_dir()))?;
     if is_dir && !recursive {
         return Err(StorageError::os("Target is a directory", "EISDIR"));
     }
@@ -116,13 +113,13 @@ pub(super) async fn rename(call: Call) -> Result<Response, StorageError> {
     if !permission.allows(Action::Write) {
         return Err(StorageError::Forbidden);
     }
-    let source = resolve(&call, Parents::Lookup).await?;
+    let source = resolve(&call, Parents::Lookup)?;
     if source.is_root() {
         return Err(StorageError::ForbiddenMsg(
             "Cannot move a user's home directory".to_owned(),
         ));
     }
-    let dest = resolve_at(call.storage_dir(), &destination, Parents::Existing).await?;
+    let dest = resolve_at(&call.storage_dir(), &destination, Parents::Existing)?;
     if dest.is_root() {
         return Err(StorageError::os("File exists", "EEXIST"));
     }

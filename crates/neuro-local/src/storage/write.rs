@@ -9,10 +9,10 @@ use futures::{Stream, StreamExt as _};
 use http::{header, HeaderValue, StatusCode};
 
 use super::error::StorageError;
-use super::io::{BlockWriter, BLOCK};
-use super::paths::Parents;
+use super::io::BlockWriter;
+use super::paths::{Parents, Target};
 use super::pending::PendingFile;
-use super::{blocking, resolve, Call, Resolver};
+use super::{blocking, brief, resolve, Call, BRIEF_BYTES};
 use crate::error::TEXT_PLAIN;
 
 /// aiohttp's plain-text answer for a success status, e.g. `201: Created`.
@@ -21,8 +21,8 @@ fn text_ok(status: StatusCode) -> Response {
 }
 
 pub(super) async fn mkdirs(call: Call) -> Result<Response, StorageError> {
-    let target = resolve(&call, Parents::Create).await?;
-    blocking(move || {
+    let target = resolve(&call, Parents::Create)?;
+    brief(|| {
         if target.is_root() {
             return Ok(());
         }
@@ -39,8 +39,7 @@ pub(super) async fn mkdirs(call: Call) -> Result<Response, StorageError> {
             }
             Err(e) => Err(e.into()),
         }
-    })
-    .await?;
+    })?;
     Ok(text_ok(StatusCode::CREATED))
 }
 
@@ -78,24 +77,24 @@ fn content_length(call: &Call) -> Option<u64> {
 }
 
 pub(super) async fn create(call: Call, body: Body) -> Result<Response, StorageError> {
-    if content_length(&call).is_some_and(|len| len <= BLOCK as u64) {
+    if content_length(&call).is_some_and(|len| len <= BRIEF_BYTES) {
         // A small file: receive it, then do everything on disk in one go.
-        let data = axum::body::to_bytes(body, BLOCK).await.map_err(|e| {
-            StorageError::BadRequestText(format!("Cannot read the request body: {e}"))
-        })?;
-        let resolver = Resolver::of(&call, Parents::Create)?;
-        blocking(move || {
-            let target = resolver.resolve()?;
+        let data = axum::body::to_bytes(body, BRIEF_BYTES as usize)
+            .await
+            .map_err(|e| {
+                StorageError::BadRequestText(format!("Cannot read the request body: {e}"))
+            })?;
+        let target = resolve(&call, Parents::Create)?;
+        let pending = brief(|| {
             let pending = PendingFile::create(&target)?;
             std::io::Write::write_all(&mut &*pending.file(), &data)?;
-            pending.commit(&target)
-        })
-        .await?;
+            Ok(pending)
+        })?;
+        commit(pending, target).await?;
         return Ok(text_ok(StatusCode::CREATED));
     }
-    let target = resolve(&call, Parents::Create).await?;
-    let upload_target = target.clone();
-    let pending = blocking(move || PendingFile::create(&upload_target)).await?;
+    let target = resolve(&call, Parents::Create)?;
+    let pending = brief(|| PendingFile::create(&target))?;
     // If the body fails or the request is dropped, `pending` is dropped and
     // the partial upload with it; the target is never touched.
     copy_body(
@@ -104,8 +103,18 @@ pub(super) async fn create(call: Call, body: Body) -> Result<Response, StorageEr
         None,
     )
     .await?;
-    blocking(move || pending.commit(&target)).await?;
+    commit(pending, target).await?;
     Ok(text_ok(StatusCode::CREATED))
+}
+
+/// Puts a complete upload under its name: in place for a new name, on a
+/// blocking thread when it replaces an entry (see [`blocking`]).
+async fn commit(pending: PendingFile, target: Target) -> Result<(), StorageError> {
+    if pending.replaces() {
+        blocking(move || pending.commit(&target)).await
+    } else {
+        brief(|| pending.commit(&target))
+    }
 }
 
 /// Parses `Content-Range: bytes <first>-<last>/<total or *>`.
@@ -143,8 +152,8 @@ pub(super) async fn write(call: Call, body: Body) -> Result<Response, StorageErr
             ));
         }
     }
-    let target = resolve(&call, Parents::Existing).await?;
-    let path = blocking(move || {
+    let target = resolve(&call, Parents::Existing)?;
+    let file = brief(|| {
         let meta = target.symlink_metadata()?;
         if meta.is_dir() {
             return Err(StorageError::os("Is a directory", "EISDIR"));
@@ -152,16 +161,13 @@ pub(super) async fn write(call: Call, body: Body) -> Result<Response, StorageErr
         if !meta.is_file() {
             return Err(StorageError::os("Not a regular file", "EINVAL"));
         }
-        Ok(target.path())
-    })
-    .await?;
-    let file = blocking(move || {
-        Ok(std::sync::Arc::new(std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)?))
-    })
-    .await?;
+        Ok(std::sync::Arc::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(target.path())?,
+        ))
+    })?;
     let writer = BlockWriter::new(file, first);
     let written = copy_body(body.into_data_stream(), writer, Some(expected)).await?;
     if written != expected {
