@@ -9,3 +9,11 @@ pub(crate) fn single_threaded() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()
         .context("cannot start the async runtime")
 }
+
+/// A multi-threaded runtime with one worker per core: for throughput scenarios.
+pub(crate) fn multi_threaded() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
