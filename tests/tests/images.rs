@@ -394,9 +394,10 @@ async fn run_status(program: &str, args: &[&str]) -> bool {
         .success()
 }
 
-/// Debian's `docker-registry` on a free port with its own storage; killed on drop.
+/// Debian's `docker-registry` on a free port with its own storage; killed and
+/// reaped on drop, before its storage goes.
 struct DockerRegistry {
-    child: tokio::process::Child,
+    child: std::process::Child,
     url: Url,
     _dir: tempfile::TempDir,
 }
@@ -418,13 +419,12 @@ impl DockerRegistry {
             ),
         )
         .unwrap();
-        let child = tokio::process::Command::new("docker-registry")
+        let child = std::process::Command::new("docker-registry")
             .arg("serve")
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("docker-registry is needed (tests/setup.sh installs it): {e}")
@@ -451,7 +451,8 @@ impl DockerRegistry {
 
 impl Drop for DockerRegistry {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -7,77 +7,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use common::image::{busybox_image, push};
+use common::podman::Podman;
 use common::{wait_finished, Env};
 use futures::TryStreamExt as _;
 use neuro_sdk::images::{DockerImageProgress, EngineAddress, ImageProgressStep, NoProgress};
 use neuro_sdk::types::{LocalImage, TagOption};
 use neuro_sdk::{ImagesError, JobStart, JobStatus, RemoteImage};
-
-/// Podman's service on a private socket, storage and configuration; stopped
-/// when dropped.
-struct Podman {
-    child: tokio::process::Child,
-    socket: PathBuf,
-    dir: tempfile::TempDir,
-}
-
-impl Podman {
-    /// Starts the service trusting the plain-HTTP registry `registry` (`host:port`).
-    async fn start(registry: &str) -> Podman {
-        let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("registries.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "unqualified-search-registries = []\n\n\
-                 [[registry]]\nlocation = \"localhost\"\ninsecure = true\n\n\
-                 [[registry]]\nlocation = \"{registry}\"\ninsecure = true\n"
-            ),
-        )
-        .unwrap();
-        let socket = dir.path().join("podman.sock");
-        let arg = |p: &Path| p.to_str().unwrap().to_owned();
-        let child = tokio::process::Command::new("podman")
-            .args(["--root", &arg(&dir.path().join("root"))])
-            .args(["--runroot", &arg(&dir.path().join("run"))])
-            .args(["--storage-driver", "vfs", "system", "service", "--time=0"])
-            .arg(format!("unix://{}", socket.display()))
-            .env("CONTAINERS_REGISTRIES_CONF", &conf)
-            .env("XDG_RUNTIME_DIR", dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("podman.log")).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("podman is needed (tests/setup.sh installs it): {e}"));
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-        while tokio::net::UnixStream::connect(&socket).await.is_err() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "podman system service did not start: {}",
-                std::fs::read_to_string(dir.path().join("podman.log")).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Podman { child, socket, dir }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("podman.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Podman {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
 
 #[derive(Default)]
 struct Steps(Mutex<Vec<ImageProgressStep>>);
@@ -94,6 +33,15 @@ fn remote(env: &Env, text: &str) -> RemoteImage {
         .image_context()
         .parse_remote(text, TagOption::Default)
         .unwrap()
+}
+
+/// `repository:tag` of every image in Podman's storage.
+fn podman_images(podman: &Podman) -> Vec<String> {
+    podman
+        .cli(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 #[tokio::test]
@@ -125,7 +73,7 @@ async fn pull_and_push_through_podman() {
         .clone()
         .with_engine(EngineAddress::Unix(podman.socket.clone()));
 
-    // Pull into Podman under a local name.
+    // Pull into Podman under a local name; Podman's stream names the layers.
     let source = remote(&env, "image:busybox:v1");
     let local = LocalImage::parse("busybox-local:v1").unwrap();
     let steps = Steps::default();
@@ -134,6 +82,20 @@ async fn pull_and_push_through_podman() {
         .await
         .unwrap_or_else(|e| panic!("pull failed: {e:?}\n{}", podman.log()));
     assert_eq!(pulled, local);
+    let steps = steps.0.into_inner().unwrap();
+    assert!(!steps.is_empty(), "no progress from Podman");
+    assert!(
+        steps
+            .iter()
+            .all(|s| s.message.starts_with(&format!("{}: ", s.layer_id))),
+        "{steps:?}"
+    );
+    let remote_name = source.as_docker_url(false);
+    let held = podman_images(&podman);
+    // The compat API names local images as Docker does (docker.io/library/...).
+    let is_local = |name: &String| name.ends_with("/busybox-local:v1");
+    assert!(held.iter().any(is_local), "{held:?}");
+    assert!(held.contains(&remote_name), "{held:?}");
 
     // Push it back under another name; the registry then has it.
     let target = remote(&env, "image:copied:v2");
@@ -148,7 +110,10 @@ async fn pull_and_push_through_podman() {
         .await
         .unwrap();
     assert_eq!(tags, std::slice::from_ref(&target));
-    assert!(images.digest(&target).await.unwrap().starts_with("sha256:"));
+    assert_eq!(
+        images.size(&target).await.unwrap(),
+        images.size(&source).await.unwrap()
+    );
 
     // The image Podman pushed runs as a job, inside its root file system.
     let job = client
@@ -160,7 +125,9 @@ async fn pull_and_push_through_podman() {
     assert_eq!(done.status, JobStatus::Succeeded, "{:?}", done.history);
     assert_eq!(common::job_logs(client, &job.id).await, "busybox-test\n");
 
-    // Failures: a local image Podman does not have, an image the registry lacks.
+    // Failures: a local image Podman does not have; an image the registry
+    // lacks; a repository of another user, refused by the registry while
+    // Podman's answer is already `200` (an error inside the stream).
     let err = images
         .push(
             &LocalImage::parse("nothing-here:v1").unwrap(),
@@ -174,12 +141,25 @@ async fn pull_and_push_through_podman() {
         .pull(&remote(&env, "image:never-pushed:v1"), None, &NoProgress)
         .await
         .unwrap_err();
+    // Docker answers 404 (RemoteImageNotFound); Podman reports it in its stream.
     assert!(
-        matches!(
-            err,
-            ImagesError::Docker { .. } | ImagesError::RemoteImageNotFound(_)
-        ),
+        matches!(err, ImagesError::Docker { status: 900, ref message } if message.contains("manifest unknown")),
         "{err:?}"
     );
+    env.user("bob").await;
+    let foreign = remote(&env, "image:/bob/stolen:v1");
+    let err = images
+        .push(&local, Some(&foreign), &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ImagesError::Docker { status: 900, ref message } if message.contains("403 (Forbidden)")),
+        "{err:?}"
+    );
+
+    // close() removes the remote-named copy the pull left, not the local name.
     images.close().await;
+    let held = podman_images(&podman);
+    assert!(!held.contains(&remote_name), "{held:?}");
+    assert!(held.iter().any(is_local), "{held:?}");
 }

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod fake_docker;
 pub mod files;
 pub mod image;
+pub mod podman;
 pub mod proxy;
 pub mod recorder;
 pub mod seaweed;
