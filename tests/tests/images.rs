@@ -474,3 +474,211 @@ async fn registry_calls_against_docker_registry() {
     assert_eq!(client.config().registry_url(), &registry.url);
     exercise_sdk(&client, client.username()).await;
 }
+
+/// Sends `method url` with the `Authorization` value `auth` (and `body`, with
+/// its content type); the answer, whatever its status.
+async fn exchange(
+    client: &Client,
+    method: Method,
+    url: Url,
+    auth: &str,
+    body: Option<(&str, Vec<u8>)>,
+) -> neuro_sdk::http::Response {
+    let mut request = client
+        .config()
+        .transport()
+        .request(method, url)
+        .authorization(auth.to_owned());
+    if let Some((content_type, bytes)) = body {
+        request = request
+            .header("content-type", content_type)
+            .body_bytes(bytes);
+    }
+    request.send_raw().await.unwrap()
+}
+
+#[tokio::test]
+async fn manifests_by_digest_blobs_mounts_and_auth() {
+    use neuro_local::registry::digest::Digest;
+    const OCI: &str = "application/vnd.oci.image.manifest.v1+json";
+
+    let env = Env::start().await;
+    let client = &env.client;
+    let user = client.username().to_owned();
+    let registry = client.config().registry_url().clone();
+    let auth = basic_auth(client).await;
+    let built = test_image();
+    let digest = push(client, &registry, &format!("{user}/img"), "v1", &built).await;
+    let at = |path: &str| v2(&registry, &format!("{user}/{path}"));
+
+    // A manifest by tag and by digest: the same bytes, type and digest; HEAD
+    // gives the digest and the length.
+    for reference in ["v1", digest.as_str()] {
+        let url = at(&format!("img/manifests/{reference}"));
+        let got = exchange(client, Method::GET, url.clone(), &auth, None).await;
+        assert_eq!(got.status().as_u16(), 200);
+        assert_eq!(
+            got.header_str("docker-content-digest"),
+            Some(digest.as_str())
+        );
+        assert_eq!(got.content_type(), MANIFEST_V2);
+        assert_eq!(got.bytes().await.unwrap(), built.manifest);
+        let head = exchange(client, Method::HEAD, url, &auth, None).await;
+        assert_eq!(head.status().as_u16(), 200);
+        assert_eq!(
+            head.header_str("docker-content-digest"),
+            Some(digest.as_str())
+        );
+        assert_eq!(head.content_length(), Some(built.manifest.len() as u64));
+    }
+
+    // A blob: HEAD gives its length and digest, GET its bytes.
+    let layer = &built.layers[0];
+    let layer_digest = Digest::of(layer).to_string();
+    let blob = at(&format!("img/blobs/{layer_digest}"));
+    let head = exchange(client, Method::HEAD, blob.clone(), &auth, None).await;
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(head.content_length(), Some(layer.len() as u64));
+    assert_eq!(
+        head.header_str("docker-content-digest"),
+        Some(layer_digest.as_str())
+    );
+    let got = exchange(client, Method::GET, blob, &auth, None).await;
+    assert_eq!(got.bytes().await.unwrap(), layer[..]);
+
+    // An OCI manifest of the same blobs, put by digest, then under a tag.
+    let descriptor = |media_type: &str, blob: &[u8]| serde_json::json!({"mediaType": media_type, "size": blob.len(), "digest": Digest::of(blob).to_string()});
+    let oci = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI,
+        "config": descriptor("application/vnd.oci.image.config.v1+json", &built.config),
+        "layers": built
+            .layers
+            .iter()
+            .map(|l| descriptor("application/vnd.oci.image.layer.v1.tar+gzip", l))
+            .collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    let oci_digest = Digest::of(&oci).to_string();
+    for reference in [oci_digest.as_str(), "oci"] {
+        let url = at(&format!("img/manifests/{reference}"));
+        let put = exchange(client, Method::PUT, url, &auth, Some((OCI, oci.clone()))).await;
+        assert_eq!(put.status().as_u16(), 201);
+        assert_eq!(
+            put.header_str("docker-content-digest"),
+            Some(oci_digest.as_str())
+        );
+    }
+    let got = exchange(client, Method::GET, at("img/manifests/oci"), &auth, None).await;
+    assert_eq!(got.content_type(), OCI);
+    assert_eq!(got.bytes().await.unwrap(), oci);
+    assert_eq!(
+        tags_of(client, &image(client, "image:img")).await,
+        ["oci", "v1"]
+    );
+    // A digest reference must be the digest of the body.
+    let url = at(&format!("img/manifests/{digest}"));
+    let put = exchange(client, Method::PUT, url, &auth, Some((OCI, oci.clone()))).await;
+    assert_eq!(put.status().as_u16(), 400);
+    assert!(put.text().await.unwrap().contains("DIGEST_INVALID"));
+    // Manifests are deleted by digest only.
+    let delete = exchange(client, Method::DELETE, at("img/manifests/v1"), &auth, None).await;
+    assert_eq!(delete.status().as_u16(), 405);
+    assert!(delete.text().await.unwrap().contains("UNSUPPORTED"));
+
+    // A chunk must start where the upload is.
+    let started = exchange(client, Method::POST, at("img/blobs/uploads/"), &auth, None).await;
+    assert_eq!(started.status().as_u16(), 202);
+    let location = started
+        .url()
+        .join(started.header_str("location").unwrap())
+        .unwrap();
+    let misplaced = client
+        .config()
+        .transport()
+        .request(Method::PATCH, location)
+        .authorization(auth.clone())
+        .header("content-range", "5-9")
+        .body_bytes(&b"12345"[..])
+        .send_raw()
+        .await
+        .unwrap();
+    assert_eq!(misplaced.status().as_u16(), 416);
+
+    // A blob of a repository the caller reads is mounted into another without
+    // an upload; a repository sees only the blobs pushed or mounted into it.
+    let mount = |into: &str, from: &str| {
+        let mut url = v2(&registry, &format!("{into}/blobs/uploads/"));
+        url.query_pairs_mut()
+            .append_pair("mount", &layer_digest)
+            .append_pair("from", from);
+        url
+    };
+    let mounted = exchange(
+        client,
+        Method::POST,
+        mount(&format!("{user}/other"), &format!("{user}/img")),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(mounted.status().as_u16(), 201);
+    assert_eq!(
+        mounted.header_str("docker-content-digest"),
+        Some(layer_digest.as_str())
+    );
+    let head = exchange(
+        client,
+        Method::HEAD,
+        at(&format!("other/blobs/{layer_digest}")),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(head.status().as_u16(), 200);
+    let bob = env.user("bob").await;
+    let bob_auth = basic_auth(&bob).await;
+    let refused = exchange(
+        &bob,
+        Method::POST,
+        mount("bob/stolen", &format!("{user}/img")),
+        &bob_auth,
+        None,
+    )
+    .await;
+    // Not mounted: an ordinary upload starts instead.
+    assert_eq!(refused.status().as_u16(), 202);
+    let head = exchange(
+        &bob,
+        Method::HEAD,
+        v2(&registry, &format!("bob/stolen/blobs/{layer_digest}")),
+        &bob_auth,
+        None,
+    )
+    .await;
+    assert_eq!(head.status().as_u16(), 404);
+
+    // Credentials: a Bearer token works; the token under another user's name
+    // does not, and the answer is the Basic challenge.
+    let token = client.config().token().await.unwrap();
+    let bearer = exchange(
+        client,
+        Method::GET,
+        v2(&registry, ""),
+        &format!("Bearer {token}"),
+        None,
+    )
+    .await;
+    assert_eq!(bearer.status().as_u16(), 200);
+    let wrong_user = {
+        use base64::Engine as _;
+        let pair = base64::engine::general_purpose::STANDARD.encode(format!("bob:{token}"));
+        format!("Basic {pair}")
+    };
+    let refused = exchange(client, Method::GET, at("img/tags/list"), &wrong_user, None).await;
+    assert_eq!(refused.status().as_u16(), 401);
+    assert_eq!(
+        refused.header_str("www-authenticate"),
+        Some(neuro_local::registry::error::CHALLENGE)
+    );
+}

@@ -269,6 +269,32 @@ async fn missing_images_are_named() {
 }
 
 #[tokio::test]
+async fn engine_refusals_are_access_denied() {
+    let env = Env::start().await;
+    let engine = FakeEngine::start(Script::default()).await;
+    let images = images_with(&env, &engine);
+    let forbidden = remote(&env, "image:forbidden:v1");
+    let err = images
+        .push(
+            &LocalImage::parse("hello:v1").unwrap(),
+            Some(&forbidden),
+            &NoProgress,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ImagesError::AccessDenied(ref image) if image == &forbidden.to_string()),
+        "{err:?}"
+    );
+    assert_eq!(err.to_string(), format!("Access denied {forbidden}"));
+    let err = images
+        .pull(&forbidden, None, &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImagesError::AccessDenied(_)), "{err:?}");
+}
+
+#[tokio::test]
 async fn no_engine_is_a_clear_error() {
     let env = Env::start().await;
     let dir = tempfile::tempdir().unwrap();

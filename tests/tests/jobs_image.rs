@@ -14,7 +14,7 @@ use common::image::{busybox_image, push};
 use common::{shell_job, wait_finished, Env};
 use futures::TryStreamExt as _;
 use neuro_sdk::types::TagOption;
-use neuro_sdk::{JobStart, JobStatus, Volume};
+use neuro_sdk::{DiskCreate, DiskVolume, JobStart, JobStatus, SecretFile, SecretOptions, Volume};
 use url::Url;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -23,27 +23,53 @@ async fn logs(env: &Env, id: &str) -> String {
     common::job_logs(&env.client, id).await
 }
 
+/// Starts `job` as the admin, waits for its end and requires success; its output.
+async fn succeeds(env: &Env, job: JobStart) -> String {
+    let job = env.client.jobs().start(job).await.unwrap();
+    let done = wait_finished(&env.client, &job.id, TIMEOUT).await;
+    let text = logs(env, &job.id).await;
+    assert_eq!(
+        done.status,
+        JobStatus::Succeeded,
+        "{text} {:?}",
+        done.history
+    );
+    text
+}
+
 /// Pushes the busybox image as `busybox:v1` of the admin; the job start of it.
 async fn busybox_job(env: &Env) -> JobStart {
-    let image = busybox_image(serde_json::json!({
-        "Cmd": ["/bin/sh", "-c", "echo from-image-cmd; pwd; echo $IMAGE_VAR; echo $PATH"],
-        "Env": ["PATH=/bin", "IMAGE_VAR=from-image"],
-        "WorkingDir": "/work",
-    }));
+    image_job(
+        env,
+        "busybox:v1",
+        serde_json::json!({
+            "Cmd": ["/bin/sh", "-c", "echo from-image-cmd; pwd; echo $IMAGE_VAR; echo $PATH"],
+            "Env": ["PATH=/bin", "IMAGE_VAR=from-image"],
+            "WorkingDir": "/work",
+        }),
+    )
+    .await
+}
+
+/// Pushes the busybox image with the runtime configuration `config` as
+/// `name:tag` of the admin; the job start of it.
+async fn image_job(env: &Env, name_tag: &str, config: serde_json::Value) -> JobStart {
+    let image = busybox_image(config);
+    let (name, tag) = name_tag.split_once(':').unwrap();
     let client = &env.client;
     let registry = client.config().registry_url().clone();
     push(
         client,
         &registry,
-        &format!("{}/busybox", client.username()),
-        "v1",
+        &format!("{}/{name}", client.username()),
+        tag,
         &image,
     )
     .await;
     let remote = client
         .config()
         .image_context()
-        .parse_remote("image:busybox:v1", TagOption::Default)
+        .parse_remote(&format!("image:{name_tag}"), TagOption::Default)
         .unwrap();
     JobStart::new(remote, "cpu-small")
 }
@@ -105,15 +131,7 @@ async fn job_sees_only_the_image_and_its_mounts() {
             read_only: false,
         },
     ];
-    let job = env.client.jobs().start(job).await.unwrap();
-    let done = wait_finished(&env.client, &job.id, TIMEOUT).await;
-    let text = logs(&env, &job.id).await;
-    assert_eq!(
-        done.status,
-        JobStatus::Succeeded,
-        "{text} {:?}",
-        done.history
-    );
+    let text = succeeds(&env, job).await;
     assert_eq!(
         text,
         "bin\ndata\ndev\netc\nproc\nsys\ntmp\nwork\n\
@@ -130,10 +148,66 @@ async fn job_sees_only_the_image_and_its_mounts() {
     // The job's writes stay in its own layer: a second job sees the image unchanged.
     let mut again = busybox_job(&env).await;
     again.container.command = Some("/bin/sh -c 'test -e /etc/scratch || echo pristine'".into());
-    let again = env.client.jobs().start(again).await.unwrap();
-    let done = wait_finished(&env.client, &again.id, TIMEOUT).await;
-    assert_eq!(done.status, JobStatus::Succeeded);
-    assert_eq!(logs(&env, &again.id).await, "pristine\n");
+    assert_eq!(succeeds(&env, again).await, "pristine\n");
+}
+
+#[tokio::test]
+async fn image_entrypoint_with_secrets_and_disks_inside() {
+    let env = Env::start().await;
+    let client = &env.client;
+    let config = serde_json::json!({
+        "Entrypoint": ["/bin/sh", "-c"],
+        "Cmd": ["echo from-entrypoint-and-cmd"],
+        "Env": ["PATH=/bin"],
+    });
+    // The image's Entrypoint and Cmd together.
+    let job = image_job(&env, "entry:v1", config.clone()).await;
+    assert_eq!(succeeds(&env, job).await, "from-entrypoint-and-cmd\n");
+
+    // The job's command replaces Cmd and keeps the Entrypoint; a secret (as a
+    // variable and as a file) and a disk are there inside the image.
+    client
+        .secrets()
+        .add("api-key", b"s3cr3t", &SecretOptions::default())
+        .await
+        .unwrap();
+    let disk = client
+        .disks()
+        .create(DiskCreate::new(16 << 20))
+        .await
+        .unwrap();
+    let secret = Url::parse(&format!("secret://default/{}/api-key", client.username())).unwrap();
+    let mut job = image_job(&env, "entry:v1", config).await;
+    job.container.command = Some(
+        "'echo $API_KEY; cat /run/keys/api-key; echo; echo kept > /mnt/disk/f; \
+         cat /mnt/disk/f; ls /; ls /run'"
+            .into(),
+    );
+    job.container
+        .secret_env
+        .insert("API_KEY".into(), secret.clone());
+    job.container.secret_files.push(SecretFile {
+        secret_uri: secret,
+        container_path: "/run/keys/api-key".into(),
+    });
+    job.container.disk_volumes.push(DiskVolume {
+        disk_uri: disk.uri().unwrap(),
+        container_path: "/mnt/disk".into(),
+        read_only: false,
+    });
+    assert_eq!(
+        succeeds(&env, job).await,
+        "s3cr3t\ns3cr3t\nkept\nbin\ndata\ndev\netc\nmnt\nproc\nrun\nsys\ntmp\nwork\nkeys\n"
+    );
+    // The disk kept what the job wrote.
+    let mut check = image_job(&env, "entry:v1", serde_json::json!({"Env": ["PATH=/bin"]})).await;
+    check.container.command = Some("cat /d/f".into());
+    check.container.disk_volumes.push(DiskVolume {
+        disk_uri: disk.uri().unwrap(),
+        container_path: "/d".into(),
+        read_only: true,
+    });
+    assert_eq!(succeeds(&env, check).await, "kept\n");
 }
 
 #[tokio::test]

@@ -37,8 +37,10 @@ pub struct Script {
 
 /// The running fake; stops when dropped.
 pub struct FakeEngine {
-    /// Its socket.
+    /// Its unix socket (after [`FakeEngine::start_tcp`], a path nothing listens on).
     pub socket: PathBuf,
+    /// `DOCKER_HOST` naming it: `unix://<socket>` or `tcp://127.0.0.1:<port>`.
+    pub docker_host: String,
     received: Arc<Mutex<Vec<Received>>>,
     task: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
@@ -93,9 +95,15 @@ fn answer(script: &Script, method: &hyper::Method, path: &str) -> Response<Body>
             full(404, r#"{"message":"No such image: missing:latest"}"#)
         }
         ("POST", r) if r.ends_with("/tag") => full(201, ""),
+        ("POST", r) if r.ends_with("/push") && r.contains("/forbidden") => {
+            full(403, r#"{"message":"access to the resource is denied"}"#)
+        }
         ("POST", r) if r.ends_with("/push") => stream(&script.push),
         ("POST", "images/create") if rest.contains("fromImage=missing") => {
             full(404, r#"{"message":"manifest unknown"}"#)
+        }
+        ("POST", "images/create") if rest.contains("forbidden") => {
+            full(403, r#"{"message":"access to the resource is denied"}"#)
         }
         ("POST", "images/create") => stream(&script.pull),
         ("DELETE", r) if r.starts_with("images/") => full(200, "[]"),
@@ -103,48 +111,87 @@ fn answer(script: &Script, method: &hyper::Method, path: &str) -> Response<Body>
     }
 }
 
+/// Answers the requests of one connection, logging them.
+async fn serve<S>(conn: S, log: Arc<Mutex<Vec<Received>>>, script: Arc<Script>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let (log, script) = (log.clone(), script.clone());
+        async move {
+            let path = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default();
+            log.lock().unwrap().push(Received {
+                line: format!("{} {path}", request.method()),
+                registry_auth: request
+                    .headers()
+                    .get("x-registry-auth")
+                    .map(|v| v.to_str().unwrap().to_owned()),
+            });
+            Ok::<_, Infallible>(answer(&script, request.method(), &path))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(conn), service)
+        .await;
+}
+
+/// Where the fake listens.
+enum Listener {
+    Unix(tokio::net::UnixListener),
+    Tcp(tokio::net::TcpListener),
+}
+
 impl FakeEngine {
-    /// Starts the fake with `script` on a socket in a new temporary directory.
+    /// Starts the fake with `script` on a unix socket in a new temporary directory.
     pub async fn start(script: Script) -> FakeEngine {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("docker.sock");
         let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let docker_host = format!("unix://{}", socket.display());
+        Self::launch(Listener::Unix(listener), script, docker_host, dir)
+    }
+
+    /// Starts the fake with `script` on a TCP port of 127.0.0.1.
+    pub async fn start_tcp(script: Script) -> FakeEngine {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let docker_host = format!("tcp://{}", listener.local_addr().unwrap());
+        Self::launch(Listener::Tcp(listener), script, docker_host, dir)
+    }
+
+    fn launch(
+        listener: Listener,
+        script: Script,
+        docker_host: String,
+        dir: tempfile::TempDir,
+    ) -> FakeEngine {
         let received = Arc::new(Mutex::new(Vec::new()));
-        let log = received.clone();
-        let script = Arc::new(script);
+        let (log, script) = (received.clone(), Arc::new(script));
         let task = tokio::spawn(async move {
             loop {
-                let Ok((conn, _)) = listener.accept().await else {
-                    return;
-                };
                 let (log, script) = (log.clone(), script.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                        let (log, script) = (log.clone(), script.clone());
-                        async move {
-                            let path = request
-                                .uri()
-                                .path_and_query()
-                                .map(|p| p.as_str().to_owned())
-                                .unwrap_or_default();
-                            log.lock().unwrap().push(Received {
-                                line: format!("{} {path}", request.method()),
-                                registry_auth: request
-                                    .headers()
-                                    .get("x-registry-auth")
-                                    .map(|v| v.to_str().unwrap().to_owned()),
-                            });
-                            Ok::<_, Infallible>(answer(&script, request.method(), &path))
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(conn), service)
-                        .await;
-                });
+                let accepted = match &listener {
+                    Listener::Unix(l) => l
+                        .accept()
+                        .await
+                        .map(|(conn, _)| tokio::spawn(serve(conn, log, script))),
+                    Listener::Tcp(l) => l
+                        .accept()
+                        .await
+                        .map(|(conn, _)| tokio::spawn(serve(conn, log, script))),
+                };
+                if accepted.is_err() {
+                    return;
+                }
             }
         });
         FakeEngine {
-            socket,
+            socket: dir.path().join("docker.sock"),
+            docker_host,
             received,
             task,
             _dir: dir,
