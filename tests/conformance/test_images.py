@@ -272,8 +272,9 @@ def test_pull_and_push_through_podman(make_cli) -> None:
     push_image(cli, "hello", "v1", b"pulled\n")
     host, port = _registry(cli)
     registry = f"{host}:{port}"
-    # Podman refuses a run root path longer than 50 characters.
-    tmp = Path(tempfile.mkdtemp(prefix="neuro-podman-"))
+    # Podman refuses a run root path longer than 50 characters: keep it short
+    # whatever TMPDIR says.
+    tmp = Path(tempfile.mkdtemp(prefix="neuro-podman-", dir="/tmp"))
     podman = Podman(tmp, registry)
     compat = DockerCompat(tmp / "docker.sock", podman.socket)
     try:
