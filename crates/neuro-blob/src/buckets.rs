@@ -20,7 +20,8 @@ use neuro_types::{
 };
 use url::Url;
 
-use crate::s3::{Refresher, S3Bucket};
+use crate::channel::Refresher;
+use crate::store::Store;
 use crate::BlobError;
 
 /// A bucket to create.
@@ -400,12 +401,9 @@ impl Buckets {
         )
     }
 
-    /// An S3 client for `bucket` with fresh temporary credentials, refreshed
-    /// when they expire.
-    pub(crate) async fn open(&self, bucket: Bucket) -> Result<S3Bucket, BlobError> {
-        if !bucket.provider.is_s3() {
-            return Err(BlobError::UnsupportedProvider(bucket.provider));
-        }
+    /// A client of `bucket`'s provider with fresh temporary credentials,
+    /// renewed when they expire.
+    pub(crate) async fn open(&self, bucket: Bucket) -> Result<Store, BlobError> {
         let lookup = BucketLookup::default();
         let creds = self.request_tmp_credentials(&bucket.id, &lookup).await?;
         let this = self.clone();
@@ -418,7 +416,7 @@ impl Buckets {
                     .await
             })
         });
-        S3Bucket::new(
+        Store::open(
             Arc::new(bucket),
             &creds,
             self.config.transport().clone(),
@@ -428,7 +426,7 @@ impl Buckets {
 
     /// [`Buckets::open`] for the bucket holding `uri`, and the key `uri`
     /// names in it.
-    pub(crate) async fn open_uri(&self, uri: &Url) -> Result<(S3Bucket, String), BlobError> {
+    pub(crate) async fn open_uri(&self, uri: &Url) -> Result<(Store, String), BlobError> {
         let uri = self.normalize(uri)?;
         let bucket = self.bucket_for_uri(&uri).await?;
         let key = bucket.key_for_uri(&uri)?;
@@ -440,7 +438,7 @@ impl Buckets {
         &self,
         id_or_name: &str,
         lookup: &BucketLookup,
-    ) -> Result<S3Bucket, BlobError> {
+    ) -> Result<Store, BlobError> {
         let bucket = self.get(id_or_name, lookup).await?;
         self.open(bucket).await
     }
@@ -456,9 +454,9 @@ impl Buckets {
         let id_or_name = id_or_name.to_owned();
         let lookup = lookup.clone();
         futures::stream::once(async move {
-            let s3 = this.open_exact(&id_or_name, &lookup).await?;
+            let store = this.open_exact(&id_or_name, &lookup).await?;
             let mut usage = BucketUsage::default();
-            let totals = crate::list::entries(s3, String::new(), true, None).map_ok(move |e| {
+            let totals = crate::list::entries(store, String::new(), true, None).map_ok(move |e| {
                 usage.total_bytes += e.size;
                 usage.object_count += 1;
                 usage

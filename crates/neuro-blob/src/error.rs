@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use neuro_storage::engine::RemoteError;
-use neuro_types::BucketProvider;
 use url::Url;
 
 /// A buckets or blob operation failed.
@@ -20,7 +19,8 @@ pub enum BlobError {
     /// A payload, URI or URL could not be decoded or built.
     #[error("invalid bucket data")]
     Model(#[from] neuro_types::ModelError),
-    /// The object storage refused a request (S3 error code and message).
+    /// The object storage refused a request (the provider's error code and
+    /// message).
     #[error("{operation} {key:?} failed: {status} {code}: {message}")]
     Provider {
         /// What was being done (`GetObject`, ...).
@@ -42,9 +42,6 @@ pub enum BlobError {
         /// The key.
         key: String,
     },
-    /// The provider's protocol is not implemented by this SDK.
-    #[error("blob operations on {0} buckets are not supported by this SDK")]
-    UnsupportedProvider(BucketProvider),
     /// The credentials lack a key the provider needs.
     #[error("bucket credentials lack {0:?}")]
     MissingCredential(&'static str),

@@ -15,15 +15,16 @@ use neuro_storage::with_retries;
 use percent_encoding::percent_decode_str;
 use url::Url;
 
+use crate::channel::Body;
 use crate::list::entries;
-use crate::s3::{Body, S3Bucket};
+use crate::store::Store;
 use crate::BlobError;
 
 /// Objects up to this size are sent with one `PutObject`.
 pub const MULTIPART_THRESHOLD: u64 = 64 << 20;
 
 /// Size of each part of a multipart upload (S3 allows 10,000 parts, so larger
-/// files get larger parts).
+/// files get larger parts, in multiples of 256 KiB as GCS wants them).
 pub const PART_SIZE: u64 = 16 << 20;
 
 /// Parts (or download ranges) of one object in flight at once.
@@ -36,25 +37,28 @@ pub const PARALLEL_DOWNLOAD_THRESHOLD: u64 = 64 << 20;
 /// Most parts S3 accepts in one upload.
 const MAX_PARTS: u64 = 10_000;
 
+/// GCS upload chunks are multiples of this.
+const CHUNK_GRAIN: u64 = 256 << 10;
+
 /// A bucket seen as a file system of `blob://` URIs. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct BlobFs {
-    s3: S3Bucket,
+    store: Store,
 }
 
 impl BlobFs {
-    pub(crate) fn new(s3: S3Bucket) -> Self {
-        Self { s3 }
+    pub(crate) fn new(store: Store) -> Self {
+        Self { store }
     }
 
-    pub(crate) fn s3(&self) -> &S3Bucket {
-        &self.s3
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The key a URI of this bucket names (percent-decoded: the URIs the
     /// engine builds encode names).
     pub(crate) fn key(&self, uri: &Url) -> Result<String, BlobError> {
-        let key = self.s3.bucket().key_for_uri(uri)?;
+        let key = self.store.bucket().key_for_uri(uri)?;
         Ok(percent_decode_str(&key).decode_utf8_lossy().into_owned())
     }
 
@@ -65,24 +69,26 @@ impl BlobFs {
         key: &str,
         acked: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<(), BlobError> {
-        let part_size = PART_SIZE.max(src.size.div_ceil(MAX_PARTS));
+        let part_size = PART_SIZE
+            .max(src.size.div_ceil(MAX_PARTS))
+            .next_multiple_of(CHUNK_GRAIN);
         let count = src.size.div_ceil(part_size);
-        let upload_id = self.s3.create_multipart(key).await?;
+        let upload = self.store.create_upload(key).await?;
         let done = Mutex::new(0u64);
         let parts = futures::stream::iter(0..count)
             .map(|index| {
                 let offset = index * part_size;
                 let len = part_size.min(src.size - offset);
-                let upload_id = upload_id.as_str();
+                let upload = &upload;
                 let done = &done;
                 async move {
                     let number = u16::try_from(index + 1).map_err(|_| {
                         BlobError::InvalidArgument(format!("{key:?} needs too many parts"))
                     })?;
                     let what = format!("Fail to upload part {number} of {key}");
-                    let etag = with_retries(&what, || {
-                        self.s3
-                            .upload_part(key, upload_id, number, || Body::Stream {
+                    let tag = with_retries(&what, || {
+                        self.store
+                            .upload_part(key, upload, number, offset, len, || Body::Stream {
                                 stream: Box::pin(read_range(src, offset, len)),
                                 len,
                             })
@@ -91,24 +97,24 @@ impl BlobFs {
                     let mut total = done.lock().unwrap_or_else(|e| e.into_inner());
                     *total += len;
                     acked(*total);
-                    Ok::<_, BlobError>(etag)
+                    Ok::<_, BlobError>(tag)
                 }
             })
-            .buffered(PART_CONCURRENCY)
+            .buffered(self.store.part_concurrency(PART_CONCURRENCY))
             .try_collect::<Vec<String>>()
             .await;
         let result = match parts {
-            Ok(etags) => {
+            Ok(tags) => {
                 let what = format!("Fail to complete the upload of {key}");
                 with_retries(&what, || {
-                    self.s3.complete_multipart(key, &upload_id, &etags)
+                    self.store.complete_upload(key, &upload, &tags, src.size)
                 })
                 .await
             }
             Err(e) => Err(e),
         };
         if result.is_err() {
-            self.s3.abort_multipart(key, &upload_id).await;
+            self.store.abort_upload(key, &upload).await;
         }
         result
     }
@@ -130,7 +136,7 @@ impl BlobFs {
             if from >= end {
                 return Ok(());
             }
-            let response = self.s3.get(key, from, Some(end - from)).await?;
+            let response = self.store.get(key, from, Some(end - from)).await?;
             let mut body = response.bytes_stream();
             let mut writer = FileWriter::new(sink, from);
             let outcome = async {
@@ -156,7 +162,7 @@ impl BlobFs {
             let got = pos.load(Ordering::Relaxed);
             if got < end {
                 return Err(BlobError::Decode {
-                    operation: "GetObject",
+                    operation: "download",
                     message: format!("{key:?} ended at byte {got} of {end}"),
                 });
             }
@@ -179,7 +185,7 @@ impl RemoteFs for BlobFs {
 
     async fn list(&self, dir: &Url) -> Result<Vec<RemoteEntry>, BlobError> {
         let prefix = dir_key(&self.key(dir)?);
-        let mut listing = entries(self.s3.clone(), prefix.clone(), false, None);
+        let mut listing = entries(self.store.clone(), prefix.clone(), false, None);
         let mut out = Vec::new();
         let mut any = false;
         while let Some(entry) = listing.try_next().await? {
@@ -206,7 +212,7 @@ impl RemoteFs for BlobFs {
         }
         if !any && !prefix.is_empty() {
             return Err(BlobError::NotFound {
-                bucket: self.s3.bucket().id.clone(),
+                bucket: self.store.bucket().id.clone(),
                 key: prefix,
             });
         }
@@ -218,7 +224,9 @@ impl RemoteFs for BlobFs {
         if key.is_empty() {
             return Ok(());
         }
-        self.s3.put(&key, || Body::Bytes(bytes::Bytes::new())).await
+        self.store
+            .put(&key, || Body::Bytes(bytes::Bytes::new()))
+            .await
     }
 
     async fn upload(
@@ -239,7 +247,7 @@ impl RemoteFs for BlobFs {
         }
         let what = format!("Fail to upload {key}");
         with_retries(&what, || {
-            self.s3.put(&key, || match &src.content {
+            self.store.put(&key, || match &src.content {
                 Some(content) => Body::Bytes(content.clone()),
                 None => Body::Stream {
                     stream: Box::pin(read_range(&src, 0, src.size)),
@@ -284,7 +292,7 @@ impl RemoteFs for BlobFs {
     }
 
     fn time_diff(&self) -> TimeDiff {
-        self.s3.time_diff()
+        self.store.time_diff()
     }
 }
 

@@ -8,7 +8,7 @@ use neuro_storage::{fnmatch, has_magic};
 
 use crate::entry::BucketEntry;
 use crate::list::entries;
-use crate::s3::S3Bucket;
+use crate::store::Store;
 use crate::BlobError;
 
 /// Whether the key `path` matches the whole `pattern`: components match with
@@ -49,7 +49,7 @@ fn safe_prefix(part: &str) -> &str {
 
 /// The entries under `prefix` whose keys (after the prefix) match `pattern`.
 pub(crate) fn glob(
-    s3: S3Bucket,
+    store: Store,
     prefix: String,
     pattern: String,
 ) -> BoxStream<'static, Result<BucketEntry, BlobError>> {
@@ -60,7 +60,7 @@ pub(crate) fn glob(
     if part == "**" {
         // Any key may match: one recursive listing.
         let skip = prefix.len();
-        return entries(s3, prefix, true, None)
+        return entries(store, prefix, true, None)
             .try_filter(move |e| ready(e.key.get(skip..).is_some_and(|k| glob_match(&pattern, k))))
             .boxed();
     }
@@ -73,16 +73,16 @@ pub(crate) fn glob(
     match remaining {
         None => {
             let own = scan.clone();
-            entries(s3, scan, false, None)
+            entries(store, scan, false, None)
                 .try_filter(move |e| ready(fnmatch(&part, e.name()) && e.key != own))
                 .boxed()
         }
-        Some(rest) if magic => entries(s3.clone(), scan, false, None)
+        Some(rest) if magic => entries(store.clone(), scan, false, None)
             .try_filter(move |e| ready(e.is_dir() && fnmatch(&part, e.name())))
-            .map_ok(move |dir| glob(s3.clone(), dir.key, rest.clone()))
+            .map_ok(move |dir| glob(store.clone(), dir.key, rest.clone()))
             .try_flatten()
             .boxed(),
-        Some(rest) => glob(s3, format!("{prefix}{part}/"), rest),
+        Some(rest) => glob(store, format!("{prefix}{part}/"), rest),
     }
 }
 

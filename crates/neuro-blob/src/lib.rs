@@ -1,13 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+mod azure;
 mod blobs;
 mod buckets;
+mod channel;
 mod entry;
 mod error;
 mod fs;
+mod gcs;
 mod glob;
 mod list;
 mod s3;
+mod store;
 mod stream_put;
 
 pub use buckets::{BucketCreate, BucketImport, BucketLookup, Buckets};

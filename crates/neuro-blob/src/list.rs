@@ -1,10 +1,18 @@
-//! Listings: every page of `ListObjectsV2`, as one stream of entries.
+//! Listings: every page of the provider's listing, as one stream of entries.
 
 use futures::stream::{self, BoxStream, StreamExt as _};
 
 use crate::entry::BucketEntry;
-use crate::s3::S3Bucket;
+use crate::store::Store;
 use crate::BlobError;
+
+/// One page of a listing.
+pub(crate) struct Page {
+    /// Its entries.
+    pub(crate) entries: Vec<BucketEntry>,
+    /// The token of the next page; `None` on the last one.
+    pub(crate) next: Option<String>,
+}
 
 /// What the listing has still to do.
 enum State {
@@ -18,19 +26,19 @@ enum State {
 /// non-recursive listings yield common prefixes first, then objects, page
 /// after page; at most `limit` entries when given.
 pub(crate) fn entries(
-    s3: S3Bucket,
+    store: Store,
     prefix: String,
     recursive: bool,
     limit: Option<usize>,
 ) -> BoxStream<'static, Result<BucketEntry, BlobError>> {
     let pages = stream::unfold(State::Next(None), move |state| {
-        let s3 = s3.clone();
+        let store = store.clone();
         let prefix = prefix.clone();
         async move {
             let State::Next(token) = state else {
                 return None;
             };
-            match s3.list_page(&prefix, recursive, token.as_deref()).await {
+            match store.list_page(&prefix, recursive, token.as_deref()).await {
                 Ok(page) => {
                     let next = match page.next {
                         Some(token) => State::Next(Some(token)),

@@ -1,17 +1,15 @@
 //! The S3 protocol (AWS, MinIO, OpenStack): every request is presigned by
 //! `rusty-s3` (SigV4 in the query string, `UNSIGNED-PAYLOAD`) and sent through
 //! neuro-http's transport, so blob traffic shares the SDK's connection pool,
-//! TLS set-up and timeouts. Temporary credentials are refreshed before they
-//! expire, and once more when the provider says they have.
+//! TLS set-up and timeouts. `rusty-s3` only signs and parses (no HTTP client of
+//! its own), which is what lets it ride on that transport.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
-use futures::future::BoxFuture;
-use futures::Stream;
 use neuro_http::{header, Method, Response, Transport};
-use neuro_storage::clock::{Clock, TimeDiff};
+use neuro_storage::clock::TimeDiff;
 use neuro_types::{Bucket, BucketCredentials};
 use rusty_s3::actions::{
     CreateMultipartUpload, ListObjectsV2, ListObjectsV2Response, S3Action as _,
@@ -20,96 +18,84 @@ use rusty_s3::{Credentials, UrlStyle};
 use time::OffsetDateTime;
 use url::Url;
 
+use crate::channel::{range, required, xml_tag, Authorized, Body, Channel, Dialect, Refresher};
 use crate::entry::{BucketEntry, EntryKind};
+use crate::list::Page;
 use crate::BlobError;
 
 /// How long each presigned request stays valid (it is sent at once).
 const SIGNATURE_TTL: Duration = Duration::from_secs(15 * 60);
 
-/// Refresh temporary credentials when less than this is left of them (or half
-/// their lifetime, if that is shorter).
-const REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
+/// The S3 dialect: SigV4 credentials, XML error documents.
+pub(crate) struct S3;
 
-/// Asks the platform for fresh credentials of the bucket.
-pub(crate) type Refresher =
-    Arc<dyn Fn() -> BoxFuture<'static, Result<BucketCredentials, BlobError>> + Send + Sync>;
+impl Dialect for S3 {
+    type Credentials = Credentials;
 
-/// The credentials in use and when to replace them.
-struct Current {
-    credentials: Arc<Credentials>,
-    refresh_at: Option<OffsetDateTime>,
+    fn credentials(
+        creds: &BucketCredentials,
+    ) -> Result<(Credentials, Option<OffsetDateTime>), BlobError> {
+        let key = required(creds, "access_key_id")?;
+        let secret = required(creds, "secret_access_key")?;
+        let expiration = creds.expiration()?;
+        let credentials = match expiration {
+            Some(_) => Credentials::new_with_token(key, secret, required(creds, "session_token")?),
+            None => Credentials::new(key, secret),
+        };
+        Ok((credentials, expiration))
+    }
+
+    fn error(
+        operation: &'static str,
+        key: &str,
+        status: u16,
+        _code: Option<&str>,
+        text: &str,
+    ) -> BlobError {
+        let code = xml_tag(text, "Code").unwrap_or_else(|| match status {
+            404 => "NoSuchKey".to_owned(),
+            403 => "AccessDenied".to_owned(),
+            _ => status.to_string(),
+        });
+        BlobError::Provider {
+            operation,
+            key: key.to_owned(),
+            status,
+            message: xml_tag(text, "Message").unwrap_or_default(),
+            code,
+        }
+    }
+
+    fn is_expired(error: &BlobError) -> bool {
+        matches!(error, BlobError::Provider { code, .. } if matches!(
+            code.as_str(),
+            "ExpiredToken" | "InvalidAccessKeyId" | "InvalidToken" | "TokenRefreshRequired"
+        ))
+    }
 }
 
-/// One page of a listing.
-pub(crate) struct Page {
-    pub(crate) entries: Vec<BucketEntry>,
-    pub(crate) next: Option<String>,
-}
-
-/// An S3 bucket reached with (refreshable) credentials. Cheap to clone.
+/// An S3 bucket reached with (renewable) credentials. Cheap to clone.
 #[derive(Clone)]
 pub(crate) struct S3Bucket {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    bucket: Arc<Bucket>,
     s3: rusty_s3::Bucket,
-    transport: Transport,
-    current: tokio::sync::Mutex<Current>,
-    refresher: Option<Refresher>,
-    clock: Clock,
+    channel: Channel<S3>,
 }
 
 impl std::fmt::Debug for S3Bucket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("S3Bucket")
-            .field("bucket", &self.inner.bucket.id)
+            .field("bucket", &self.inner.channel.bucket().id)
             .field("url", &self.inner.s3.base_url().as_str())
             .finish_non_exhaustive()
     }
 }
 
-fn required<'a>(creds: &'a BucketCredentials, key: &'static str) -> Result<&'a str, BlobError> {
-    creds
-        .credentials
-        .get(key)
-        .map(String::as_str)
-        .ok_or(BlobError::MissingCredential(key))
-}
-
-/// The signing credentials and refresh time of `creds`.
-fn current(creds: &BucketCredentials) -> Result<Current, BlobError> {
-    let key = required(creds, "access_key_id")?;
-    let secret = required(creds, "secret_access_key")?;
-    let expiration = creds.expiration()?;
-    let credentials = match expiration {
-        Some(_) => Credentials::new_with_token(key, secret, required(creds, "session_token")?),
-        None => Credentials::new(key, secret),
-    };
-    let refresh_at = expiration.map(|expires| {
-        let left: time::Duration = expires - OffsetDateTime::now_utc();
-        let most = time::Duration::try_from(REFRESH_MARGIN).unwrap_or_default();
-        let half: time::Duration = left / 2_i32;
-        let margin = half.min(most);
-        expires - margin
-    });
-    Ok(Current {
-        credentials: Arc::new(credentials),
-        refresh_at,
-    })
-}
-
-/// Whether an S3 error code says the credentials are no longer valid.
-fn is_expired_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ExpiredToken" | "InvalidAccessKeyId" | "InvalidToken" | "TokenRefreshRequired"
-    )
-}
-
 impl S3Bucket {
-    /// The bucket behind `creds` (from `make_tmp_credentials`), refreshed with
+    /// The bucket behind `creds` (from `make_tmp_credentials`), renewed with
     /// `refresher` when they expire.
     pub(crate) fn new(
         bucket: Arc<Bucket>,
@@ -136,49 +122,23 @@ impl S3Bucket {
             .map_err(|e| BlobError::InvalidArgument(format!("bad S3 endpoint: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                bucket,
                 s3,
-                transport,
-                current: tokio::sync::Mutex::new(current(creds)?),
-                refresher,
-                clock: Clock::default(),
+                channel: Channel::new(bucket, creds, transport, refresher)?,
             }),
         })
     }
 
     /// The platform bucket.
     pub(crate) fn bucket(&self) -> &Arc<Bucket> {
-        &self.inner.bucket
+        self.inner.channel.bucket()
     }
 
     /// The last measured clock difference with the provider.
     pub(crate) fn time_diff(&self) -> TimeDiff {
-        self.inner.clock.get()
+        self.inner.channel.time_diff()
     }
 
-    /// The credentials to sign with, refreshed first when due (or when
-    /// `stale` is the set the provider just refused).
-    async fn credentials(
-        &self,
-        stale: Option<&Arc<Credentials>>,
-    ) -> Result<Arc<Credentials>, BlobError> {
-        let mut current = self.inner.current.lock().await;
-        let refused = stale.is_some_and(|s| Arc::ptr_eq(s, &current.credentials));
-        let due = current
-            .refresh_at
-            .is_some_and(|at| OffsetDateTime::now_utc() >= at);
-        if refused || due {
-            if let Some(refresher) = &self.inner.refresher {
-                tracing::debug!(bucket = %self.inner.bucket.id, "refreshing bucket credentials");
-                *current = self::current(&refresher().await?)?;
-            }
-        }
-        Ok(Arc::clone(&current.credentials))
-    }
-
-    /// Signs and sends one request: `sign` builds the presigned URL from the
-    /// credentials. A refusal because the credentials expired is retried once
-    /// with fresh ones. Statuses ≥ 400 become [`BlobError::Provider`].
+    /// Presigns (with `sign`) and sends one request.
     async fn send<F>(
         &self,
         operation: &'static str,
@@ -191,44 +151,18 @@ impl S3Bucket {
     where
         F: Fn(&rusty_s3::Bucket, &Credentials) -> Url,
     {
-        let mut stale = None;
-        loop {
-            let creds = self.credentials(stale.as_ref()).await?;
-            let url = sign(&self.inner.s3, &creds);
-            let mut request = self
-                .inner
-                .transport
-                .request(method.clone(), url)
-                .no_auth()
-                .no_trace();
-            for (name, value) in headers {
-                request = request.header(name.clone(), value.as_str());
-            }
-            request = match body() {
-                Body::Empty => request,
-                Body::Bytes(bytes) => request.body_bytes(bytes),
-                Body::Stream { stream, len } => request
-                    .header(header::CONTENT_LENGTH, len.to_string())
-                    .body_stream(stream),
-            };
-            let sent = SystemTime::now();
-            let response = request.send_raw().await?;
-            self.inner
-                .clock
-                .observe(sent, response.header_str(header::DATE));
-            let status = response.status().as_u16();
-            if status < 400 {
-                return Ok(response);
-            }
-            let error = provider_error(operation, key, response).await;
-            let retry = stale.is_none()
-                && self.inner.refresher.is_some()
-                && matches!(&error, BlobError::Provider { code, .. } if is_expired_code(code));
-            if !retry {
-                return Err(error);
-            }
-            stale = Some(creds);
-        }
+        let s3 = &self.inner.s3;
+        self.inner
+            .channel
+            .send(
+                operation,
+                key,
+                method,
+                |creds| Ok(Authorized::url(sign(s3, creds))),
+                body,
+                headers,
+            )
+            .await
     }
 
     /// One page of `ListObjectsV2` under `prefix` (with delimiter `/` unless
@@ -265,7 +199,7 @@ impl S3Bucket {
                 operation: "ListObjectsV2",
                 message: e.to_string(),
             })?;
-        let bucket = &self.inner.bucket;
+        let bucket = self.bucket();
         // Common prefixes first, then objects, as the Python SDK yields them.
         let mut entries: Vec<BucketEntry> = parsed
             .common_prefixes
@@ -320,7 +254,7 @@ impl S3Bucket {
                 .header_str(header::LAST_MODIFIED)
                 .and_then(|d| httpdate::parse_http_date(d).ok())
                 .map(OffsetDateTime::from),
-            bucket: Arc::clone(&self.inner.bucket),
+            bucket: Arc::clone(self.bucket()),
         })
     }
 
@@ -331,13 +265,10 @@ impl S3Bucket {
         offset: u64,
         len: Option<u64>,
     ) -> Result<Response, BlobError> {
-        let range = match len {
-            Some(0) => None,
-            Some(n) => Some(format!("bytes={offset}-{}", offset + n - 1)),
-            None if offset > 0 => Some(format!("bytes={offset}-")),
-            None => None,
-        };
-        let headers: Vec<_> = range.into_iter().map(|r| (header::RANGE, r)).collect();
+        let headers: Vec<_> = range(offset, len)
+            .into_iter()
+            .map(|r| (header::RANGE, r))
+            .collect();
         self.send(
             "GetObject",
             key,
@@ -440,7 +371,7 @@ impl S3Bucket {
         etags: &[String],
     ) -> Result<(), BlobError> {
         let body = {
-            let creds = self.credentials(None).await?;
+            let creds = self.inner.channel.credentials(None).await?;
             self.inner
                 .s3
                 .complete_multipart_upload(
@@ -506,77 +437,6 @@ impl S3Bucket {
 
     /// A provider 404 on `key` becomes [`BlobError::NotFound`].
     fn not_found(&self, key: &str, error: BlobError) -> BlobError {
-        if error.is_not_found() {
-            let bucket = &self.inner.bucket;
-            BlobError::NotFound {
-                bucket: bucket.name.clone().unwrap_or_else(|| bucket.id.clone()),
-                key: key.to_owned(),
-            }
-        } else {
-            error
-        }
-    }
-}
-
-/// A request body, made once per attempt.
-pub(crate) enum Body {
-    /// No body.
-    Empty,
-    /// Bytes in memory.
-    Bytes(Bytes),
-    /// A stream of exactly `len` bytes.
-    Stream {
-        /// The data.
-        stream: BodyStream,
-        /// Its length (sent as `Content-Length`).
-        len: u64,
-    },
-}
-
-/// A streamed request body.
-pub(crate) type BodyStream =
-    std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static>>;
-
-/// The S3 error document of a failed answer as a [`BlobError::Provider`].
-async fn provider_error(operation: &'static str, key: &str, response: Response) -> BlobError {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let code = xml_tag(&text, "Code").unwrap_or_else(|| match status {
-        404 => "NoSuchKey".to_owned(),
-        403 => "AccessDenied".to_owned(),
-        _ => status.to_string(),
-    });
-    BlobError::Provider {
-        operation,
-        key: key.to_owned(),
-        status,
-        message: xml_tag(&text, "Message").unwrap_or_default(),
-        code,
-    }
-}
-
-/// The text of the first `<tag>` of a small S3 error document.
-fn xml_tag(text: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}>");
-    let start = text.find(&open)? + open.len();
-    let end = text[start..].find("</")? + start;
-    Some(text[start..end].to_owned())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_documents_give_code_and_message() {
-        let doc = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code>\
-                   <Message>The key does not exist</Message></Error>";
-        assert_eq!(xml_tag(doc, "Code").as_deref(), Some("NoSuchKey"));
-        assert_eq!(
-            xml_tag(doc, "Message").as_deref(),
-            Some("The key does not exist")
-        );
-        assert_eq!(xml_tag(doc, "Resource"), None);
+        self.inner.channel.not_found(key, error)
     }
 }

@@ -5,12 +5,15 @@
 
 use std::time::Duration;
 
+pub mod azurite;
 pub mod browser;
 pub mod fake_docker;
+pub mod fake_gcs;
 pub mod files;
 pub mod image;
 pub mod podman;
 pub mod proxy;
+pub mod raw;
 pub mod recorder;
 pub mod seaweed;
 

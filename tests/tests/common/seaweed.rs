@@ -7,15 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::process::{Child, Command};
+
+use super::raw::{free_ports, status, tool, READY_TIMEOUT};
 
 /// The S3 identity configured in the server.
 pub const ACCESS_KEY: &str = "AKNEUROTESTWEED";
 /// Its secret.
 pub const SECRET_KEY: &str = "neuro-test-weed-secret";
-
-const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A running server; dropping it kills it.
 pub struct Seaweed {
@@ -26,48 +25,7 @@ pub struct Seaweed {
 
 /// The `weed` binary: the conformance venv's, else one on PATH.
 fn weed_binary() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/.venv/bin/weed");
-    if venv.is_file() {
-        return venv;
-    }
-    if let Some(found) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("weed"))
-            .find(|p| p.is_file())
-    }) {
-        return found;
-    }
-    panic!(
-        "SeaweedFS is missing: no {} and no `weed` on PATH; run `bash tests/setup.sh`",
-        venv.display()
-    );
-}
-
-/// `n` distinct free ports on 127.0.0.1 (held until all are picked).
-fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
-}
-
-/// One HTTP/1.1 request without a body; the status, or `None` when nothing
-/// listens yet.
-async fn status(port: u16, method: &str, path: &str) -> Option<u16> {
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .ok()?;
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.ok()?;
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.ok()?;
-    let head = String::from_utf8_lossy(&answer);
-    head.split(' ').nth(1)?.parse().ok()
+    tool("conformance/.venv/bin/weed", "weed", "SeaweedFS")
 }
 
 impl Seaweed {
