@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use common::image::{busybox_image, push};
-use common::{shell_job, wait_finished, Env};
+use common::{shell_job, start_running, wait_finished, Env};
 use futures::TryStreamExt as _;
+use neuro_sdk::jobs::StdStreamOptions;
 use neuro_sdk::types::TagOption;
 use neuro_sdk::{DiskCreate, DiskVolume, JobStart, JobStatus, SecretFile, SecretOptions, Volume};
 use url::Url;
@@ -208,6 +209,39 @@ async fn image_entrypoint_with_secrets_and_disks_inside() {
         read_only: true,
     });
     assert_eq!(succeeds(&env, check).await, "kept\n");
+}
+
+#[tokio::test]
+async fn exec_runs_inside_the_image() {
+    let env = Env::start().await;
+    let mut job = busybox_job(&env).await;
+    job.container.command =
+        Some("/bin/sh -c 'echo job-wrote > /tmp/mark; /bin/busybox sleep 300'".into());
+    let job = start_running(&env.client, job, TIMEOUT).await;
+    let jobs = env.client.jobs();
+    let mut session = jobs
+        .exec(
+            &job.id,
+            "sh -c 'cat /etc/image-release; busybox cat /tmp/mark; pwd; \
+             test -e /usr || echo no-host-usr; echo $IMAGE_VAR'",
+            StdStreamOptions::pipes(),
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    let read = async {
+        while let Some(message) = session.read_out().await.unwrap() {
+            out.push_str(&String::from_utf8_lossy(&message.data));
+        }
+    };
+    tokio::time::timeout(TIMEOUT, read).await.unwrap();
+    assert_eq!(session.exit_status().unwrap().code, 0, "{out}");
+    assert_eq!(
+        out,
+        "busybox-test\njob-wrote\n/work\nno-host-usr\nfrom-image\n"
+    );
+    jobs.kill(&job.id).await.unwrap();
+    wait_finished(&env.client, &job.id, TIMEOUT).await;
 }
 
 #[tokio::test]

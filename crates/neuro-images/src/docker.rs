@@ -76,6 +76,24 @@ impl Images {
     /// tag under the user's platform registry) through the Docker engine, and
     /// returns where it went. An error line in the engine's progress stream is
     /// an error.
+    ///
+    /// ```no_run
+    /// # async fn demo(images: neuro_images::Images) -> Result<(), neuro_images::ImagesError> {
+    /// use neuro_images::{DockerImageProgress, ImageProgressStep};
+    /// use neuro_types::LocalImage;
+    ///
+    /// struct Print;
+    /// impl DockerImageProgress for Print {
+    ///     fn step(&self, data: &ImageProgressStep) {
+    ///         println!("{}", data.message);
+    ///     }
+    /// }
+    ///
+    /// let local = LocalImage::parse("hello:v1")?;
+    /// let remote = images.push(&local, None, &Print).await?;
+    /// println!("pushed to {remote}");
+    /// # Ok(()) }
+    /// ```
     pub async fn push(
         &self,
         local: &LocalImage,
@@ -121,6 +139,21 @@ impl Images {
     /// Pulls `remote` through the Docker engine and tags it `local` (default:
     /// the same name and tag); returns the local image. The engine keeps the
     /// image under its remote name too until [`Images::close`].
+    ///
+    /// ```no_run
+    /// # async fn demo(images: neuro_images::Images) -> Result<(), neuro_images::ImagesError> {
+    /// use neuro_images::NoProgress;
+    /// use neuro_types::{LocalImage, RemoteImage};
+    ///
+    /// let remote =
+    ///     RemoteImage::new_platform_image("hello", "registry.neu.ro", "alice", "default", None, Some("v1".into()));
+    /// let local = images
+    ///     .pull(&remote, Some(&LocalImage::parse("hello-copy:v1")?), &NoProgress)
+    ///     .await?;
+    /// assert_eq!(local.to_string(), "hello-copy:v1");
+    /// images.close().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn pull(
         &self,
         remote: &RemoteImage,

@@ -163,6 +163,18 @@ impl Images {
     /// The platform images (repositories, without tags) the user may read on
     /// `cluster_name` (default: the current cluster). Entries that do not parse
     /// as images are logged and skipped, as the Python SDK does.
+    ///
+    /// ```no_run
+    /// # async fn demo(images: neuro_images::Images) -> Result<(), neuro_images::ImagesError> {
+    /// use futures::TryStreamExt as _;
+    ///
+    /// let repos: Vec<_> = images.list(None).try_collect().await?;
+    /// for repo in &repos {
+    ///     let tags: Vec<_> = images.tags(repo).try_collect().await?;
+    ///     println!("{repo}: {} tags", tags.len());
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn list(
         &self,
         cluster_name: Option<&str>,
@@ -293,6 +305,14 @@ impl Images {
 
     /// Deletes the manifest `digest` of `image`'s repository (every tag
     /// pointing at it goes with it).
+    ///
+    /// ```no_run
+    /// # async fn demo(images: neuro_images::Images, image: neuro_types::RemoteImage) -> Result<(), neuro_images::ImagesError> {
+    /// let digest = images.digest(&image).await?;
+    /// println!("{} bytes of layers", images.size(&image).await?);
+    /// images.rm(&image, &digest).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn rm(&self, image: &RemoteImage, digest: &str) -> Result<(), ImagesError> {
         if digest.is_empty() || digest.contains('/') {
             return Err(ImagesError::InvalidArgument(format!(

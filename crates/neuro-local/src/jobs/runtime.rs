@@ -215,7 +215,7 @@ pub(crate) fn spawn(launch: &Launch) -> io::Result<Started> {
                 e.kind(),
                 format!(
                     "cannot enter the job's sandbox (Linux user and mount namespaces \
-                     with bind mounts are needed for jobs with volumes): {e}"
+                     with bind mounts are needed for jobs with volumes or a registry image): {e}"
                 ),
             )
         } else {
