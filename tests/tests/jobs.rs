@@ -56,6 +56,16 @@ async fn start_records_every_parameter_and_runs_the_command() {
     assert_eq!(started.life_span, Some(3600.0));
     assert_eq!(started.schedule_timeout, Some(30.0));
     assert_eq!(started.priority, JobPriority::High);
+    assert_eq!(started.restart_policy, JobRestartPolicy::Never);
+    assert!(!started.pass_config);
+    assert_eq!(
+        started.internal_hostname.as_deref(),
+        Some(format!("{}.platform-jobs", started.id).as_str())
+    );
+    assert_eq!(
+        started.internal_hostname_named.as_deref(),
+        Some("all-params--admin.platform-jobs")
+    );
     assert_eq!(started.preset_name.as_deref(), Some("cpu-small"));
     assert_eq!(
         started.container.image.as_docker_url(false),
@@ -105,6 +115,8 @@ async fn failing_job_reports_exit_code_and_reason() {
     let done = wait_finished(&env.client, &job.id, TIMEOUT).await;
     assert_eq!(done.status, JobStatus::Failed);
     assert_eq!(done.history.exit_code, Some(3));
+    // The default restart policy, never: one run only.
+    assert_eq!(done.history.restarts, 0);
     assert!(!done.history.reason.is_empty());
     let last = done.history.transitions.last().unwrap();
     assert_eq!(last.status, JobStatus::Failed);

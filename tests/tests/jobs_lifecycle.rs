@@ -1,7 +1,8 @@
 //! Job life cycles against a real neuro-local: restarts seen through the
 //! monitoring service (the restart count, the separator between the archived
 //! output of earlier runs and the live one), the priority order of the pending
-//! queue, the life span, and a crash and restart of neuro-local itself.
+//! queue, the life span and its bump, restart policies, the schedule timeout
+//! of a job that cannot fit, and a crash and restart of neuro-local itself.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -12,7 +13,9 @@ use std::time::Duration;
 use common::{shell_job, wait_finished, wait_for, Env};
 use futures::TryStreamExt as _;
 use neuro_sdk::jobs::MonitorOptions;
-use neuro_sdk::{JobPriority, JobRestartPolicy, JobStatus};
+use neuro_sdk::{
+    Container, JobPriority, JobRestartPolicy, JobRun, JobStatus, RemoteImage, Resources,
+};
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -198,4 +201,174 @@ async fn life_span_cancels_a_job_that_runs_too_long() {
     assert_eq!(done.history.reason, "LifeSpanEnded");
     let ran = done.history.finished_at.unwrap() - done.history.started_at.unwrap();
     assert!(ran >= time::Duration::seconds(59), "{ran}");
+}
+
+/// `restart_policy: always` starts a job again after a success too, counting
+/// each restart, until it is killed.
+#[tokio::test]
+async fn restart_policy_always_restarts_a_succeeding_job() {
+    let env = Env::start().await;
+    let jobs = env.client.jobs();
+    let mut job = shell_job("echo run");
+    job.options.restart_policy = JobRestartPolicy::Always;
+    let job = jobs.start(job).await.unwrap();
+    assert_eq!(job.restart_policy, JobRestartPolicy::Always);
+    // Back-offs of 1 s and 2 s.
+    wait_for(&env.client, &job.id, TIMEOUT, |j| j.history.restarts >= 2).await;
+    jobs.kill(&job.id).await.unwrap();
+    let done = wait_finished(&env.client, &job.id, TIMEOUT).await;
+    assert_eq!(done.status, JobStatus::Cancelled, "{:?}", done.history);
+    let restarts = done.history.restarts;
+    assert!(restarts >= 2, "{restarts}");
+    let restarting = done
+        .history
+        .transitions
+        .iter()
+        .filter(|t| t.reason == "Restarting")
+        .count();
+    assert_eq!(restarting, restarts as usize);
+    // Every run printed its line: the archive holds them all.
+    let log: Vec<_> = jobs
+        .monitor(&job.id, MonitorOptions::new())
+        .try_collect()
+        .await
+        .unwrap();
+    let log = String::from_utf8(log.concat()).unwrap();
+    assert!(log.matches("run\n").count() > restarts as usize, "{log:?}");
+}
+
+/// A job that can never fit the machine waits in the queue with a reason and
+/// fails when its schedule timeout has passed.
+#[tokio::test]
+async fn a_job_that_cannot_fit_fails_after_its_schedule_timeout() {
+    let env = Env::start().await;
+    let image = RemoteImage::new_external_image("ubuntu", None, Some("latest".into()));
+    // More CPU than any machine has.
+    let container = Container::new(image, Resources::new(64 << 20, 100_000.0));
+    let mut run = JobRun::new(container);
+    run.options.schedule_timeout = Some(3.0);
+    let job = env.client.jobs().run(run).await.unwrap();
+    assert_eq!(job.schedule_timeout, Some(3.0));
+    let waiting = wait_for(&env.client, &job.id, TIMEOUT, |j| {
+        j.history.reason == "Scheduling" || j.status.is_finished()
+    })
+    .await;
+    assert_eq!(waiting.status, JobStatus::Pending, "{:?}", waiting.history);
+    let done = wait_finished(&env.client, &job.id, TIMEOUT).await;
+    assert_eq!(done.status, JobStatus::Failed, "{:?}", done.history);
+    assert_eq!(done.history.reason, "ClusterScaleUpFailed");
+    let waited = done.history.finished_at.unwrap() - done.history.created_at.unwrap();
+    assert!(waited >= time::Duration::seconds(3), "{waited}");
+    let steps: Vec<_> = done
+        .history
+        .transitions
+        .iter()
+        .map(|t| (t.status, t.reason.as_str()))
+        .collect();
+    // It never ran: no running step.
+    assert_eq!(
+        steps,
+        [
+            (JobStatus::Pending, "Creating"),
+            (JobStatus::Pending, "Scheduling"),
+            (JobStatus::Failed, "ClusterScaleUpFailed"),
+        ]
+    );
+}
+
+/// `bump_life_span` adds whole minutes to a running job's life span.
+#[tokio::test]
+async fn bump_life_span_extends_a_running_job() {
+    let env = Env::start().await;
+    let jobs = env.client.jobs();
+    let mut job = shell_job("sleep 600");
+    job.options.life_span = Some(120.0);
+    let job = jobs.start(job).await.unwrap();
+    wait_for(&env.client, &job.id, TIMEOUT, |j| j.status.is_running()).await;
+    jobs.bump_life_span(&job.id, 3600.0).await.unwrap();
+    let bumped = jobs.status(&job.id).await.unwrap();
+    assert_eq!(bumped.life_span, Some(3720.0));
+    assert!(bumped.status.is_running());
+    // Less than a whole minute is refused by the server, as platform-api
+    // does; a negative bump before anything is sent.
+    let short = jobs.bump_life_span(&job.id, 59.0).await.unwrap_err();
+    assert_eq!(short.http().and_then(|e| e.status()), Some(400));
+    assert!(matches!(
+        jobs.bump_life_span(&job.id, -1.0).await,
+        Err(neuro_sdk::jobs::JobsError::InvalidArgument(_))
+    ));
+    assert_eq!(jobs.status(&job.id).await.unwrap().life_span, Some(3720.0));
+    jobs.kill(&job.id).await.unwrap();
+    wait_finished(&env.client, &job.id, TIMEOUT).await;
+}
+
+/// A user's running-jobs quota: a submission past it is refused unless it
+/// asks to wait for a seat; one that waits starts when one of the user's jobs
+/// ends, and other users' jobs are not held up meanwhile.
+#[tokio::test]
+async fn running_jobs_quota_refuses_or_queues_jobs_past_it() {
+    let env = Env::start().await;
+    let alice = env.user("alice").await;
+    env.platform
+        .set_running_jobs_quota("alice", Some(1))
+        .await
+        .unwrap();
+    assert!(env
+        .platform
+        .set_running_jobs_quota("nobody-here", Some(1))
+        .await
+        .is_err());
+    let jobs = alice.jobs();
+    let first = jobs.start(shell_job("sleep 300")).await.unwrap();
+
+    let refused = jobs.start(shell_job("true")).await.unwrap_err();
+    assert_eq!(refused.http().and_then(|e| e.status()), Some(400));
+    let text = format!("{refused:?}");
+    assert!(
+        text.contains("Jobs limit quota exceeded for user 'alice'"),
+        "{text}"
+    );
+
+    let mut patient = shell_job("echo second");
+    patient.options.wait_for_jobs_quota = true;
+    let second = jobs.start(patient).await.unwrap();
+    let waiting = wait_for(&alice, &second.id, TIMEOUT, |j| {
+        j.history.reason == "Scheduling"
+    })
+    .await;
+    assert_eq!(waiting.status, JobStatus::Pending);
+    assert!(
+        waiting
+            .history
+            .description
+            .contains("quota of user 'alice'"),
+        "{:?}",
+        waiting.history
+    );
+    // The admin has no quota: their job runs at once.
+    let other = env.client.jobs().start(shell_job("true")).await.unwrap();
+    let other = wait_finished(&env.client, &other.id, TIMEOUT).await;
+    assert_eq!(other.status, JobStatus::Succeeded);
+    assert_eq!(
+        jobs.status(&second.id).await.unwrap().status,
+        JobStatus::Pending
+    );
+
+    jobs.kill(&first.id).await.unwrap();
+    let first = wait_finished(&alice, &first.id, TIMEOUT).await;
+    let second = wait_finished(&alice, &second.id, TIMEOUT).await;
+    assert_eq!(second.status, JobStatus::Succeeded, "{:?}", second.history);
+    assert!(second.history.started_at.unwrap() >= first.history.finished_at.unwrap());
+
+    // Without the quota, nothing is refused any more.
+    env.platform
+        .set_running_jobs_quota("alice", None)
+        .await
+        .unwrap();
+    let a = jobs.start(shell_job("sleep 300")).await.unwrap();
+    let b = jobs.start(shell_job("sleep 300")).await.unwrap();
+    for id in [&a.id, &b.id] {
+        wait_for(&alice, id, TIMEOUT, |j| j.status.is_running()).await;
+        jobs.kill(id).await.unwrap();
+    }
 }

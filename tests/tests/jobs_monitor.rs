@@ -1,5 +1,5 @@
 //! The monitoring protocol through the SDK against a real neuro-local: logs,
-//! telemetry, signals and capacity.
+//! telemetry, signals and capacity, on the current cluster or another one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -7,6 +7,8 @@ mod common;
 
 use std::time::Duration;
 
+use common::proxy::CuttingProxy;
+use common::recorder::RecordingProxy;
 use common::{shell_job, start_running, wait_finished, Env};
 use futures::{StreamExt as _, TryStreamExt as _};
 use neuro_sdk::jobs::{JobsError, MonitorOptions};
@@ -203,4 +205,89 @@ async fn capacity_counts_what_still_fits() {
     let during = env.client.jobs().get_capacity().await.unwrap();
     assert!(during["cpu-small"] < small, "{before:?} then {during:?}");
     env.client.jobs().kill(&job.id).await.unwrap();
+}
+
+/// Points the stored monitoring URL of `cluster` at `addr` (the same path on
+/// another host and port), as a platform with that cluster elsewhere would.
+fn move_monitoring(env: &Env, cluster: &str, addr: std::net::SocketAddr) {
+    let conn = rusqlite::Connection::open(env.dir.path().join("config").join("db")).unwrap();
+    let stored: String = conn
+        .query_row("SELECT clusters FROM main", [], |r| r.get(0))
+        .unwrap();
+    let mut clusters: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    let entry = clusters
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["name"] == cluster)
+        .unwrap();
+    let mut url = url::Url::parse(entry["monitoring_url"].as_str().unwrap()).unwrap();
+    url.set_port(Some(addr.port())).unwrap();
+    entry["monitoring_url"] = url.as_str().into();
+    conn.execute("UPDATE main SET clusters = ?1", [clusters.to_string()])
+        .unwrap();
+}
+
+/// `Jobs::on_cluster` sends the monitoring calls to the monitoring service of
+/// the named cluster (here two more clusters of the same platform, each behind
+/// a proxy of its own), and refuses a cluster the configuration does not know.
+#[tokio::test]
+async fn monitoring_calls_go_to_the_named_cluster() {
+    let builder = neuro_local::LocalPlatform::builder()
+        .extra_cluster("second", vec![None])
+        .extra_cluster("third", vec![None]);
+    let env = Env::start_with(builder).await;
+    let upstream = env.platform.api_url().socket_addrs(|| None).unwrap()[0];
+    let (listener, recording_addr) = RecordingProxy::bind().await;
+    let recording = RecordingProxy::forward_to(listener, upstream);
+    let (listener, tcp_addr) = CuttingProxy::bind().await;
+    let tcp = CuttingProxy::forward_to(listener, upstream);
+    move_monitoring(&env, "second", recording_addr);
+    move_monitoring(&env, "third", tcp_addr);
+    let client = env.factory.get().await.unwrap();
+    let jobs = client.jobs();
+    let job = start_running(&client, shell_job("sh -c 'echo hello; sleep 300'"), TIMEOUT).await;
+
+    // Plain requests: capacity and the signal go through the second
+    // cluster's proxy, nothing else does.
+    let second = jobs.on_cluster("second").unwrap();
+    assert!(second.get_capacity().await.unwrap()["cpu-small"] > 0);
+    jobs.get_capacity().await.unwrap();
+    assert_eq!(
+        recording.take_lines(),
+        ["GET /api/v1/jobs/capacity".to_owned()]
+    );
+
+    // Websockets: the log through the third cluster's proxy, up to the
+    // first line.
+    let third = jobs.on_cluster("third").unwrap();
+    let first = {
+        let mut logs = std::pin::pin!(third.monitor(&job.id, MonitorOptions::new()));
+        tokio::time::timeout(TIMEOUT, logs.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(&first[..], b"hello\n");
+    // Without that proxy the same call cannot connect; the current cluster
+    // still can.
+    drop(tcp);
+    let refused = std::pin::pin!(third.monitor(&job.id, MonitorOptions::new()))
+        .try_next()
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let mut direct = std::pin::pin!(jobs.monitor(&job.id, MonitorOptions::new()));
+    assert!(direct.try_next().await.unwrap().is_some());
+
+    second.send_signal(&job.id).await.unwrap();
+    assert_eq!(
+        recording.take_lines(),
+        [format!("POST /api/v1/jobs/{}/kill", job.id)]
+    );
+    let done = wait_finished(&client, &job.id, TIMEOUT).await;
+    assert_eq!(done.status, JobStatus::Failed, "{:?}", done.history);
+
+    let unknown = jobs.on_cluster("nowhere").unwrap_err();
+    assert!(matches!(unknown, JobsError::Config(_)), "{unknown:?}");
 }

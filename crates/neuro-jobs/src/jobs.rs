@@ -32,12 +32,42 @@ use crate::{JobFilter, JobsError, StdStream, StdStreamOptions};
 #[derive(Debug, Clone)]
 pub struct Jobs {
     config: Config,
+    /// The cluster of the monitoring calls (`None`: the current one).
+    cluster: Option<String>,
 }
 
 impl Jobs {
     /// The Jobs API for `config`'s user.
     pub fn new(config: Config) -> Self {
-        Self { config }
+        Self {
+            config,
+            cluster: None,
+        }
+    }
+
+    /// The same API with its monitoring calls ([`monitor`](Jobs::monitor),
+    /// [`top`](Jobs::top), [`attach`](Jobs::attach), [`exec`](Jobs::exec),
+    /// [`port_forward`](Jobs::port_forward), [`send_signal`](Jobs::send_signal),
+    /// [`get_capacity`](Jobs::get_capacity)) sent to the monitoring service of
+    /// the cluster `name` instead of the current one: the `cluster_name`
+    /// argument of those calls in the Python SDK. The other calls go to the
+    /// platform API as before. Fails for a cluster the configuration does not
+    /// list.
+    ///
+    /// ```no_run
+    /// # async fn demo(jobs: neuro_jobs::Jobs) -> Result<(), neuro_jobs::JobsError> {
+    /// let capacity = jobs.on_cluster("other")?.get_capacity().await?;
+    /// for (preset, free) in capacity {
+    ///     println!("{preset}: {free} more");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn on_cluster(&self, name: &str) -> Result<Jobs, JobsError> {
+        self.config.cluster(Some(name))?;
+        Ok(Jobs {
+            config: self.config.clone(),
+            cluster: Some(name.to_owned()),
+        })
     }
 
     /// The configuration this API uses.
@@ -234,7 +264,7 @@ impl Jobs {
     }
 
     /// For each preset, how many more jobs of it could start now on the
-    /// current cluster.
+    /// current cluster (or the one of [`Jobs::on_cluster`]).
     pub async fn get_capacity(&self) -> Result<BTreeMap<String, u64>, JobsError> {
         let capacity = &endpoints::MONITORING_CAPACITY;
         Ok(self
@@ -245,10 +275,14 @@ impl Jobs {
             .await?)
     }
 
-    /// The URL of `endpoint` on the current cluster, with its path filled in as
-    /// `path` (made by `neuro_types::endpoints::paths`).
+    /// The URL of `endpoint` (on the cluster of [`Jobs::on_cluster`], else the
+    /// current one), with its path filled in as `path` (made by
+    /// `neuro_types::endpoints::paths`).
     pub(crate) fn url(&self, endpoint: &Endpoint, path: &str) -> Result<Url, JobsError> {
-        join_path(self.config.base_url(endpoint.base), path).map_err(model)
+        let base = self
+            .config
+            .base_url_on(endpoint.base, self.cluster.as_deref())?;
+        join_path(base, path).map_err(model)
     }
 
     /// A request with `endpoint`'s method to [`Jobs::url`].

@@ -95,6 +95,21 @@ enum UserCommand {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Set the running-jobs quota of a user (a running server applies it at
+    /// its next scheduling pass, within 30 seconds).
+    Quota {
+        /// User name.
+        user: String,
+        /// The most jobs the user may have running at once.
+        #[arg(long, required_unless_present = "unlimited")]
+        running_jobs: Option<u32>,
+        /// Remove the limit.
+        #[arg(long, conflicts_with = "running_jobs")]
+        unlimited: bool,
+        /// State directory (as for `serve`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -181,6 +196,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("created user {user}");
             } else {
                 println!("user {user} already exists");
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Quota {
+                    user,
+                    running_jobs,
+                    unlimited: _,
+                    data_dir,
+                },
+        } => {
+            let data_dir = data_dir_or_default(data_dir)?;
+            let (db, _tokens) = open_state(&data_dir)?;
+            anyhow::ensure!(auth::user_exists(&db, &user)?, "user {user} does not exist");
+            db.call_blocking(|conn| {
+                neuro_local::jobs::store::set_running_jobs_quota(conn, &user, running_jobs)
+            })?;
+            match running_jobs {
+                Some(n) => println!("user {user} may run {n} jobs at once"),
+                None => println!("user {user} may run any number of jobs"),
             }
             Ok(())
         }

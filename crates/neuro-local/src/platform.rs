@@ -383,6 +383,26 @@ impl RunningPlatform {
         .await
     }
 
+    /// Sets the most jobs the existing user `name` may have running at once
+    /// (`None`: no limit, the default). A submission past it is refused
+    /// unless it asks to wait for a seat (`wait_for_jobs_quota`).
+    pub async fn set_running_jobs_quota(
+        &self,
+        name: &str,
+        limit: Option<u32>,
+    ) -> Result<(), PlatformError> {
+        let (db, user) = (self.state.db.clone(), name.to_owned());
+        let exists = run_blocking(move || Ok(auth::user_exists(&db, &user)?)).await?;
+        if !exists {
+            return Err(UserError::NotFound(name.to_owned()).into());
+        }
+        self.state
+            .jobs
+            .set_running_jobs_quota(name, limit)
+            .await
+            .map_err(|e| PlatformError::Jobs(e.into()))
+    }
+
     /// A new token for the existing user `user`.
     pub async fn issue_token(&self, user: &str) -> Result<String, PlatformError> {
         let (db, tokens, user) = (

@@ -25,7 +25,7 @@ pub use image::{ImageContext, ImageError, LocalImage, RemoteImage, TagOption};
 pub use jobs::{
     Container, ContainerOptions, DiskVolume, HttpPort, JobDescription, JobInternal, JobOptions,
     JobPriority, JobRestartPolicy, JobRun, JobStart, JobStatus, JobStatusHistory, JobStatusItem,
-    OrgSelection, Resources, SecretFile, Volume,
+    JobTelemetry, OrgSelection, Resources, SecretFile, Volume,
 };
 pub use permission::{Action, Permission, Share};
 pub use secret::Secret;

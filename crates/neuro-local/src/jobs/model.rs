@@ -69,7 +69,8 @@ pub struct JobSpec {
     /// Whether `NEURO_PASSED_CONFIG` is injected.
     #[serde(default)]
     pub pass_config: bool,
-    /// Recorded as asked (no quotas locally).
+    /// Wait for a seat of the owner's running-jobs quota instead of being
+    /// refused when it is used up.
     #[serde(default)]
     pub wait_for_jobs_quota: bool,
     /// Whether the job goes through the platform scheduler.

@@ -8,9 +8,13 @@
 //! ones. A job that can never fit (more than the whole machine, or accelerators)
 //! does not hold up the queue; it stays pending until its `schedule_timeout`
 //! fails it, or forever.
+//!
+//! A user with a running-jobs quota ([`Seats`]) has at most that many jobs
+//! running; their further jobs wait for a seat without holding up the jobs
+//! of others.
 
 use std::cmp::Reverse;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use neuro_types::jobs::JobPriority;
 
@@ -83,6 +87,8 @@ impl Capacity {
 pub(crate) struct QueuedJob {
     /// Job id.
     pub id: String,
+    /// Its owner.
+    pub owner: String,
     /// What it needs.
     pub demand: Demand,
     /// Creation time, microseconds since the epoch.
@@ -103,6 +109,41 @@ impl QueuedJob {
 
 type QueueKey = (Reverse<JobPriority>, i64);
 
+/// The running-jobs quotas during a pass: how many more jobs each user with
+/// a quota may start.
+#[derive(Debug, Default)]
+pub(crate) struct Seats {
+    free: HashMap<String, u32>,
+}
+
+impl Seats {
+    /// Seats left under `quotas` (user -> most running jobs) with `running`
+    /// holding the owner of each running job.
+    pub fn new<'a>(
+        quotas: HashMap<String, u32>,
+        running: impl IntoIterator<Item = &'a str>,
+    ) -> Seats {
+        let mut free = quotas;
+        for owner in running {
+            if let Some(n) = free.get_mut(owner) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        Seats { free }
+    }
+
+    /// Whether `owner` may start one more job.
+    pub fn has_seat(&self, owner: &str) -> bool {
+        self.free.get(owner).is_none_or(|n| *n > 0)
+    }
+
+    fn take(&mut self, owner: &str) {
+        if let Some(n) = self.free.get_mut(owner) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
 /// Pending jobs by (priority, creation order).
 #[derive(Debug, Default)]
 pub(crate) struct Queue {
@@ -116,8 +157,12 @@ pub(crate) struct Pass {
     pub start: Vec<QueuedJob>,
     /// Jobs past their schedule timeout, removed from the queue.
     pub timed_out: Vec<QueuedJob>,
-    /// Jobs that must wait and were not marked as waiting yet (now they are).
+    /// Jobs that must wait for capacity and were not marked as waiting yet
+    /// (now they are).
     pub newly_waiting: Vec<QueuedJob>,
+    /// Jobs that must wait for a seat of their owner's running-jobs quota and
+    /// were not marked as waiting yet (now they are).
+    pub newly_waiting_for_seat: Vec<QueuedJob>,
     /// The earliest schedule-timeout deadline left in the queue.
     pub next_deadline_us: Option<i64>,
 }
@@ -145,9 +190,9 @@ impl Queue {
         self.jobs.len()
     }
 
-    /// Decides what to start and what to fail at `now_us`, reserving capacity for
-    /// the jobs to start.
-    pub fn pass(&mut self, capacity: &mut Capacity, now_us: i64) -> Pass {
+    /// Decides what to start and what to fail at `now_us`, reserving capacity
+    /// and seats for the jobs to start.
+    pub fn pass(&mut self, capacity: &mut Capacity, seats: &mut Seats, now_us: i64) -> Pass {
         let mut pass = Pass::default();
         let mut blocked = false;
         let keys: Vec<QueueKey> = self.jobs.keys().copied().collect();
@@ -162,19 +207,27 @@ impl Queue {
                 continue;
             }
             let fits_machine = capacity.fits_machine(job.demand);
-            if !blocked && fits_machine && capacity.fits_now(job.demand) {
+            if !seats.has_seat(&job.owner) {
+                // Waits for one of its owner's jobs to end; others go on.
+                if !job.marked_waiting {
+                    job.marked_waiting = true;
+                    pass.newly_waiting_for_seat.push(job.clone());
+                }
+            } else if !blocked && fits_machine && capacity.fits_now(job.demand) {
                 capacity.reserve(job.demand);
+                seats.take(&job.owner);
                 if let Some(job) = self.jobs.remove(&key) {
                     pass.start.push(job);
                 }
                 continue;
-            }
-            if fits_machine {
-                blocked = true;
-            }
-            if !job.marked_waiting {
-                job.marked_waiting = true;
-                pass.newly_waiting.push(job.clone());
+            } else {
+                if fits_machine {
+                    blocked = true;
+                }
+                if !job.marked_waiting {
+                    job.marked_waiting = true;
+                    pass.newly_waiting.push(job.clone());
+                }
             }
             if let Some(d) = job.deadline_us() {
                 pass.next_deadline_us = Some(pass.next_deadline_us.map_or(d, |n| n.min(d)));
@@ -193,6 +246,7 @@ mod tests {
     fn job(id: &str, milli_cpu: u64, memory: u64) -> QueuedJob {
         QueuedJob {
             id: id.to_owned(),
+            owner: "alice".to_owned(),
             demand: Demand {
                 milli_cpu,
                 memory,
@@ -215,15 +269,18 @@ mod tests {
         q.push(JobPriority::Normal, 1, job("a", 1500, GIB));
         q.push(JobPriority::Normal, 2, job("b", 1500, GIB));
         q.push(JobPriority::Normal, 3, job("c", 100, GIB));
-        let pass = q.pass(&mut cap, 0);
+        let pass = q.pass(&mut cap, &mut Seats::default(), 0);
         assert_eq!(ids(&pass.start), ["a"]);
         // b waits for capacity, and c waits behind b (strict order).
         assert_eq!(ids(&pass.newly_waiting), ["b", "c"]);
         assert_eq!(q.len(), 2);
         // A second pass marks nobody again.
-        assert!(q.pass(&mut cap, 0).newly_waiting.is_empty());
+        assert!(q
+            .pass(&mut cap, &mut Seats::default(), 0)
+            .newly_waiting
+            .is_empty());
         cap.release(job("a", 1500, GIB).demand);
-        let pass = q.pass(&mut cap, 0);
+        let pass = q.pass(&mut cap, &mut Seats::default(), 0);
         assert_eq!(ids(&pass.start), ["b", "c"]);
     }
 
@@ -237,7 +294,7 @@ mod tests {
         q.push(JobPriority::High, 4, job("high2", 1000, GIB));
         let mut order = Vec::new();
         for _ in 0..4 {
-            let pass = q.pass(&mut cap, 0);
+            let pass = q.pass(&mut cap, &mut Seats::default(), 0);
             assert_eq!(pass.start.len(), 1);
             order.push(pass.start[0].id.clone());
             cap.release(pass.start[0].demand);
@@ -256,15 +313,42 @@ mod tests {
         gpu.demand.accelerator = true;
         q.push(JobPriority::High, 2, gpu);
         q.push(JobPriority::Normal, 3, job("small", 100, GIB));
-        let pass = q.pass(&mut cap, 1_000_000);
+        let pass = q.pass(&mut cap, &mut Seats::default(), 1_000_000);
         assert_eq!(ids(&pass.start), ["small"]);
         assert_eq!(ids(&pass.newly_waiting), ["huge", "gpu"]);
         assert_eq!(pass.next_deadline_us, Some(2_000_000));
-        let pass = q.pass(&mut cap, 2_000_000);
+        let pass = q.pass(&mut cap, &mut Seats::default(), 2_000_000);
         assert_eq!(ids(&pass.timed_out), ["huge"]);
         assert!(q.contains("gpu"));
         assert!(q.remove("gpu").is_some());
         assert_eq!(q.len(), 0);
+    }
+
+    #[test]
+    fn a_user_at_their_quota_waits_without_holding_up_others() {
+        let mut cap = Capacity::new(8000, 8 * GIB);
+        let mut q = Queue::default();
+        let mut bob = job("bob", 100, GIB);
+        bob.owner = "bob".to_owned();
+        q.push(JobPriority::High, 1, job("a1", 100, GIB));
+        q.push(JobPriority::High, 2, job("a2", 100, GIB));
+        q.push(JobPriority::Normal, 3, bob);
+        // Alice may run two jobs and runs one already.
+        let quotas = HashMap::from([("alice".to_owned(), 2)]);
+        let mut seats = Seats::new(quotas.clone(), ["alice"]);
+        let pass = q.pass(&mut cap, &mut seats, 0);
+        assert_eq!(ids(&pass.start), ["a1", "bob"]);
+        assert_eq!(ids(&pass.newly_waiting_for_seat), ["a2"]);
+        assert!(pass.newly_waiting.is_empty());
+        // Still two running: a2 waits, and is not marked again.
+        let mut seats = Seats::new(quotas.clone(), ["alice", "alice"]);
+        let pass = q.pass(&mut cap, &mut seats, 0);
+        assert!(pass.start.is_empty() && pass.newly_waiting_for_seat.is_empty());
+        // One of them ended.
+        let mut seats = Seats::new(quotas, ["alice"]);
+        assert_eq!(ids(&q.pass(&mut cap, &mut seats, 0).start), ["a2"]);
+        assert!(!seats.has_seat("alice"));
+        assert!(seats.has_seat("bob"));
     }
 
     #[test]

@@ -53,7 +53,57 @@ pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
              description TEXT NOT NULL DEFAULT '',
              exit_code INTEGER,
              PRIMARY KEY (job_id, idx)
+         );
+         CREATE TABLE IF NOT EXISTS job_quotas (
+             user_name TEXT PRIMARY KEY NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+             running_jobs INTEGER NOT NULL
          );",
+    )
+}
+
+/// The running-jobs quota of every user that has one.
+pub(crate) fn running_jobs_quotas(
+    conn: &Connection,
+) -> rusqlite::Result<std::collections::HashMap<String, u32>> {
+    let mut stmt = conn.prepare_cached("SELECT user_name, running_jobs FROM job_quotas")?;
+    let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    rows.collect()
+}
+
+/// The running-jobs quota of `user`, if any.
+pub(crate) fn running_jobs_quota(conn: &Connection, user: &str) -> rusqlite::Result<Option<u32>> {
+    conn.query_row(
+        "SELECT running_jobs FROM job_quotas WHERE user_name = ?1",
+        params![user],
+        |row| row.get(0),
+    )
+    .optional()
+}
+
+/// Sets (or, with `None`, removes) the running-jobs quota of `user`, an
+/// existing user (the `neuro-local user quota` command).
+pub fn set_running_jobs_quota(
+    conn: &Connection,
+    user: &str,
+    limit: Option<u32>,
+) -> rusqlite::Result<()> {
+    match limit {
+        Some(limit) => conn.execute(
+            "INSERT INTO job_quotas (user_name, running_jobs) VALUES (?1, ?2)
+             ON CONFLICT(user_name) DO UPDATE SET running_jobs = excluded.running_jobs",
+            params![user, limit],
+        )?,
+        None => conn.execute("DELETE FROM job_quotas WHERE user_name = ?1", params![user])?,
+    };
+    Ok(())
+}
+
+/// How many unfinished jobs (pending, suspended or running) `owner` has.
+pub(crate) fn active_jobs_of(conn: &Connection, owner: &str) -> rusqlite::Result<u32> {
+    conn.query_row(
+        &format!("SELECT COUNT(*) FROM jobs WHERE owner = ?1 AND status IN {ACTIVE_STATUSES_SQL}"),
+        params![owner],
+        |row| row.get(0),
     )
 }
 
@@ -422,8 +472,6 @@ pub(crate) fn jobs_with_status(
     with_transitions(conn, jobs)
 }
 
-/// Jobs owned by one of `owners` that pass `filter`, in creation order (newest
-/// first with `reverse`), at most `limit` of them.
 /// The tags of `owner`'s jobs, each once, most recently used first (by the
 /// newest job that carries it).
 pub(crate) fn owner_tags(conn: &Connection, owner: &str) -> rusqlite::Result<Vec<String>> {

@@ -7,8 +7,13 @@
 //!
 //! Lifecycle and reasons:
 //! * `pending` / `Creating` on submission; `pending` / `Scheduling` when it has to
-//!   wait for CPU or memory; `failed` / `ClusterScaleUpFailed` when it waited
-//!   longer than its `schedule_timeout`.
+//!   wait for CPU or memory, or for a seat of its owner's running-jobs quota;
+//!   `failed` / `ClusterScaleUpFailed` when it waited longer than its
+//!   `schedule_timeout`.
+//! * Running-jobs quota (per user, none by default): a submission that would
+//!   exceed it is refused (`400`, as platform-api does) unless it asks
+//!   `wait_for_jobs_quota`; such a job waits in the queue until one of the
+//!   owner's jobs ends.
 //! * `running` when the process starts; `running` / `Restarting` after each
 //!   restart. At most [`MAX_RESTARTS`] restarts, with a back-off of 1, 2, 4, 8
 //!   then 10 seconds; after the last one the exit is final.
@@ -46,7 +51,7 @@ use super::model::{now_us, reason, JobRecord, Transition};
 use super::payload::job_payload;
 use super::request::{Submission, MAX_LIFE_SPAN_MINUTES};
 use super::runtime;
-use super::scheduler::{Capacity, Demand, Queue, QueuedJob};
+use super::scheduler::{Capacity, Demand, Queue, QueuedJob, Seats};
 use super::store::{self, InsertError, NewJob};
 
 /// How long a killed job gets between SIGTERM and SIGKILL.
@@ -115,6 +120,7 @@ struct State {
 
 /// A job that left the queue: its supervisor runs or is about to.
 struct Running {
+    owner: String,
     control: mpsc::UnboundedSender<Control>,
 }
 
@@ -143,6 +149,7 @@ fn demand_of(job: &JobRecord) -> Demand {
 fn queued(job: &JobRecord) -> QueuedJob {
     QueuedJob {
         id: job.id.clone(),
+        owner: job.owner.clone(),
         demand: demand_of(job),
         created_us: job.created_us(),
         schedule_timeout: job.spec.schedule_timeout,
@@ -260,23 +267,37 @@ impl JobService {
             passed_config,
         };
         let insert = new.clone();
+        // The quota check and the insert in one call: no other submission
+        // comes between them.
         let seq = inner
             .db
             .call(move |conn| {
+                if !insert.spec.wait_for_jobs_quota {
+                    if let Some(limit) = store::running_jobs_quota(conn, &insert.owner)? {
+                        if store::active_jobs_of(conn, &insert.owner)? >= limit {
+                            return Ok(Err(Refused::Quota));
+                        }
+                    }
+                }
                 Ok(match store::insert_job(conn, &insert) {
                     Ok(seq) => Ok(seq),
-                    Err(InsertError::NameTaken(id)) => Err(id),
+                    Err(InsertError::NameTaken(id)) => Err(Refused::NameTaken(id)),
                     Err(InsertError::Db(e)) => return Err(e),
                 })
             })
             .await?
-            .map_err(|existing| {
-                ApiError::bad_request(format!(
-                    "Failed to create job: job with name '{}' and owner '{}' already \
-                     exists: '{existing}'",
-                    new.spec.name.as_deref().unwrap_or_default(),
-                    new.owner
-                ))
+            .map_err(|refused| {
+                ApiError::bad_request(match refused {
+                    Refused::NameTaken(existing) => format!(
+                        "Failed to create job: job with name '{}' and owner '{}' already \
+                         exists: '{existing}'",
+                        new.spec.name.as_deref().unwrap_or_default(),
+                        new.owner
+                    ),
+                    Refused::Quota => {
+                        format!("Jobs limit quota exceeded for user '{}'", new.owner)
+                    }
+                })
             })?;
         let record = JobRecord {
             seq,
@@ -459,6 +480,23 @@ impl JobService {
         Ok(())
     }
 
+    /// Sets (`None`: removes) the most jobs `user` may have running at once;
+    /// their further jobs wait, or are refused unless they ask to wait.
+    pub async fn set_running_jobs_quota(
+        &self,
+        user: &str,
+        limit: Option<u32>,
+    ) -> Result<(), ApiError> {
+        let user = user.to_owned();
+        self.inner
+            .db
+            .call(move |conn| store::set_running_jobs_quota(conn, &user, limit))
+            .await?;
+        // A raised (or removed) quota may let waiting jobs start.
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
     /// For each preset, how many more jobs of it could start right now.
     pub fn capacity(&self) -> BTreeMap<String, u64> {
         let state = lock(&self.inner.state);
@@ -480,6 +518,14 @@ impl JobService {
             })
             .collect()
     }
+}
+
+/// Why a submission was refused.
+enum Refused {
+    /// Another unfinished job of the owner has that name; carries its id.
+    NameTaken(String),
+    /// The owner's running-jobs quota is used up.
+    Quota,
 }
 
 /// A change of a job's life span.
@@ -573,18 +619,32 @@ impl Inner {
     /// One scheduling pass; returns the next schedule-timeout deadline.
     async fn schedule_pass(self: &Arc<Self>) -> Option<i64> {
         let mut starts = Vec::new();
+        // Read each pass: the `neuro-local user quota` command may change them.
+        let quotas = match self.db.call(|conn| store::running_jobs_quotas(conn)).await {
+            Ok(quotas) => quotas,
+            Err(err) => {
+                tracing::error!(error = %err, "cannot read the running-jobs quotas");
+                HashMap::new()
+            }
+        };
         let pass = {
             let mut state = lock(&self.state);
             if state.stopping {
                 return None;
             }
             let state = &mut *state;
-            let pass = state.queue.pass(&mut state.capacity, now_us());
+            let mut seats = Seats::new(
+                quotas.clone(),
+                state.running.values().map(|r| r.owner.as_str()),
+            );
+            let pass = state.queue.pass(&mut state.capacity, &mut seats, now_us());
             for job in &pass.start {
                 let (tx, rx) = mpsc::unbounded_channel();
-                state
-                    .running
-                    .insert(job.id.clone(), Running { control: tx });
+                let running = Running {
+                    owner: job.owner.clone(),
+                    control: tx,
+                };
+                state.running.insert(job.id.clone(), running);
                 starts.push((job.id.clone(), job.demand, rx));
             }
             pass
@@ -608,6 +668,16 @@ impl Inner {
                 free_memory / super::model::MIB,
                 self.settings.total_cpu,
                 self.settings.total_memory / super::model::MIB,
+            );
+            let t = Transition::now(JobStatus::Pending, reason::SCHEDULING, description);
+            self.record(&job.id, t).await;
+        }
+        for job in &pass.newly_waiting_for_seat {
+            let limit = quotas.get(&job.owner).copied().unwrap_or_default();
+            let description = format!(
+                "Waiting for one of the {limit} running jobs the quota of user '{}' allows \
+                 to end",
+                job.owner
             );
             let t = Transition::now(JobStatus::Pending, reason::SCHEDULING, description);
             self.record(&job.id, t).await;
