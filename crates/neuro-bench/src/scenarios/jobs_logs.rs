@@ -1,7 +1,7 @@
 //! `jobs-logs`: streams the 100 MB log of a finished job (`Jobs::monitor`).
 //!
 //! Set-up (untimed): the job `bench-logs` prints [`LINES`] numbered lines
-//! (about 107 MB) and has finished. Timed: the whole log over `log_ws`, bytes
+//! (about 101 MB) and has finished. Timed: the whole log over `log_ws`, bytes
 //! counted, nothing kept.
 
 use futures::TryStreamExt as _;
@@ -14,7 +14,7 @@ use crate::runtime;
 
 use super::job_setup::{login, named_job};
 
-/// Lines of the log: `seq 1 LINES` is 107,888,897 bytes.
+/// Lines of the log: `seq 1 LINES` is 101,388,897 bytes.
 const LINES: u64 = 12_500_000;
 
 pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measurement> {

@@ -48,7 +48,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         name: "jobs-logs",
-        about: "streaming the 107 MB log of a finished job (log_ws)",
+        about: "streaming the 101 MB log of a finished job (log_ws)",
         run: jobs_logs::run,
         floor: None,
     },
