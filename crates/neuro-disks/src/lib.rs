@@ -1,10 +1,4 @@
-//! Disks API of the Neuro Platform SDK.
-//!
-//! [`Disks`] creates, lists, reads and removes persistent disks: storage that
-//! jobs mount (`disk_volumes`) through the URI `disk://<cluster>/<owner>/<id>`.
-//! A disk unused for longer than its `timeout_unused` is deleted by the
-//! platform. The model ([`Disk`](neuro_types::Disk),
-//! [`DiskStatus`](neuro_types::DiskStatus)) lives in `neuro-types`.
+#![doc = include_str!("../README.md")]
 
 mod disks;
 mod error;

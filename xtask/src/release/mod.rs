@@ -8,8 +8,8 @@
 //!    crate in `[workspace.dependencies]` (and in any member that pins one);
 //! 3. move the Unreleased section of `CHANGELOG.md` under the new version;
 //! 4. `cargo update --workspace --offline` (our crates' entries of
-//!    `Cargo.lock`), `cargo fmt --check`, `cargo clippy -D warnings`,
-//!    `cargo test`;
+//!    `Cargo.lock`), `cargo fmt --check`, `cargo clippy -D warnings`, the test
+//!    peers (`tests/setup.sh`, as `cargo xtask ci` runs it) and `cargo test`;
 //! 5. `cargo publish --dry-run` of the publishable crates in dependency order
 //!    (`--workspace`, so crates that depend on not-yet-published workspace
 //!    crates are checked against each other, as they will be published);
@@ -188,6 +188,9 @@ fn bump_check_commit(
             "warnings",
         ],
     )?;
+    // The real peers and the Python client some tests talk to (a fresh clone
+    // has no conformance venv yet), as `cargo xtask ci` does.
+    run(root, "bash", &["tests/setup.sh"])?;
     run(root, "cargo", &["test", "--workspace"])?;
     publish_dry_run(root, publish_order)?;
 
@@ -256,6 +259,7 @@ fn print_plan(
         "cargo update --workspace --offline (our crates' entries of Cargo.lock)".to_owned(),
         "cargo fmt --all -- --check".to_owned(),
         "cargo clippy --workspace --all-targets -- -D warnings".to_owned(),
+        "bash tests/setup.sh (the test peers and the conformance venv)".to_owned(),
         "cargo test --workspace".to_owned(),
         "cargo publish --workspace --dry-run --allow-dirty (crates in the order above)".to_owned(),
         format!("git commit --signoff -m \"Release {version}\""),
