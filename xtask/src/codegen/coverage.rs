@@ -103,22 +103,38 @@ impl Sources {
         Ok(Self(map))
     }
 
-    /// Whether `krate::Type[::member]` names something that exists: the type as a
-    /// struct, enum, trait, alias or fn of the crate, the member as a fn, a public
-    /// field or an enum variant in the same crate.
+    /// Whether `krate[::module...]::Type[::member]` names something that exists:
+    /// each module as a `mod` of the crate, the type as a struct, enum, trait,
+    /// alias or fn of the crate, the member as a fn, a public field or an enum
+    /// variant in the same crate.
     fn has(&self, path: &str) -> bool {
         let path = path.split('(').next().unwrap_or(path);
-        let mut parts = path.split("::");
-        let (Some(krate), Some(ty)) = (parts.next(), parts.next()) else {
+        let segments: Vec<&str> = path.split("::").collect();
+        let Some((krate, mut rest)) = segments.split_first() else {
             return false;
         };
-        let Some(src) = self.0.get(krate) else {
+        let Some(src) = self.0.get(*krate) else {
             return false;
+        };
+        // Leading modules (`progress` in `neuro_storage::progress::FileProgress`)
+        // while a capitalised type follows them.
+        while let [module, next, ..] = rest {
+            let is_module_path = contains_word_after(src, "mod", module)
+                && next.starts_with(|c: char| c.is_ascii_uppercase());
+            if !is_module_path {
+                break;
+            }
+            rest = &rest[1..];
+        }
+        let (ty, member) = match rest {
+            [ty] => (*ty, None),
+            [ty, member] => (*ty, Some(*member)),
+            _ => return false,
         };
         let type_found = ["struct", "enum", "trait", "type", "fn", "mod", "const"]
             .iter()
             .any(|kw| contains_word_after(src, kw, ty));
-        match parts.next() {
+        match member {
             None => type_found,
             Some(member) => type_found && member_found(src, member),
         }
@@ -294,7 +310,7 @@ mod tests {
     fn sources() -> Sources {
         Sources(BTreeMap::from([(
             "neuro_jobs".to_owned(),
-            "pub struct Jobs {}\nimpl Jobs { pub async fn kill(&self) {} }\npub enum JobStatus {\n    Pending,\n}\npub struct JobStart { pub name: String }\n".to_owned(),
+            "pub struct Jobs {}\nimpl Jobs { pub async fn kill(&self) {} }\npub enum JobStatus {\n    Pending,\n}\npub struct JobStart { pub name: String }\npub mod progress {\npub trait Progress { fn step(&self) {} }\n}\n".to_owned(),
         )]))
     }
 
@@ -310,6 +326,12 @@ mod tests {
         assert!(!s.has("neuro_jobs::Jobs::attach"));
         assert!(!s.has("neuro_jobs::JobStatus::Running"));
         assert!(!s.has("neuro_secrets::Secrets"));
+        // Through a module.
+        assert!(s.has("neuro_jobs::progress::Progress"));
+        assert!(s.has("neuro_jobs::progress::Progress::step(event)"));
+        assert!(!s.has("neuro_jobs::progress::Progress::skip"));
+        assert!(!s.has("neuro_jobs::progress::Other"));
+        assert!(!s.has("neuro_jobs::nowhere::Progress"));
     }
 
     #[test]

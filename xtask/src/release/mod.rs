@@ -12,7 +12,9 @@
 //!    peers (`tests/setup.sh`, as `cargo xtask ci` runs it) and `cargo test`;
 //! 5. `cargo publish --dry-run` of the publishable crates in dependency order
 //!    (`--workspace`, so crates that depend on not-yet-published workspace
-//!    crates are checked against each other, as they will be published);
+//!    crates are checked against each other, as they will be published),
+//!    after removing what an earlier packaging of the same version left (see
+//!    [`package_cache`]);
 //! 6. `git commit -s` and an annotated tag `v<version>`.
 //!
 //! If a step up to the commit fails, the files the release rewrote (manifests,
@@ -24,6 +26,7 @@ mod backup;
 mod changelog;
 mod manifest;
 mod order;
+mod package_cache;
 
 use std::path::{Path, PathBuf};
 
@@ -73,6 +76,7 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
     let packages = order::workspace_packages(&metadata)?;
     let internal: Vec<String> = packages.iter().map(|p| p.name.clone()).collect();
     let publish_order = order::publish_order(&packages)?;
+    let target_dir = package_cache::target_directory(&metadata)?;
 
     let date = today();
     let mut edits = vec![Edit {
@@ -123,7 +127,11 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
     let mut touched: Vec<PathBuf> = edits.iter().map(|e| e.path.clone()).collect();
     touched.push(root.join("Cargo.lock"));
     let saved = backup::Backup::take(&touched)?;
-    if let Err(err) = bump_check_commit(root, version, &edits, &publish_order) {
+    let publish = Publish {
+        order: &publish_order,
+        target_dir: &target_dir,
+    };
+    if let Err(err) = bump_check_commit(root, version, &edits, &publish) {
         let rel: Vec<String> = touched.iter().map(|p| relative(root, p)).collect();
         match saved.restore() {
             Ok(()) => {
@@ -160,12 +168,18 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
     Ok(())
 }
 
+/// The crates to package, in order, and the target directory packaging uses.
+struct Publish<'a> {
+    order: &'a [String],
+    target_dir: &'a Path,
+}
+
 /// Steps 2 to the commit: writes the edits, checks, packages and commits.
 fn bump_check_commit(
     root: &Path,
     version: &str,
     edits: &[Edit],
-    publish_order: &[String],
+    publish: &Publish<'_>,
 ) -> Result<()> {
     for edit in edits {
         std::fs::write(&edit.path, &edit.text)
@@ -192,7 +206,15 @@ fn bump_check_commit(
     // has no conformance venv yet), as `cargo xtask ci` does.
     run(root, "bash", &["tests/setup.sh"])?;
     run(root, "cargo", &["test", "--workspace"])?;
-    publish_dry_run(root, publish_order)?;
+    for stale in package_cache::clear(
+        publish.target_dir,
+        package_cache::cargo_home().as_deref(),
+        publish.order,
+        version,
+    )? {
+        println!("removed {} (left by an earlier packaging)", stale.display());
+    }
+    publish_dry_run(root, publish.order)?;
 
     let mut add = vec!["add", "Cargo.lock"];
     let rel: Vec<String> = edits.iter().map(|e| relative(root, &e.path)).collect();
@@ -261,6 +283,7 @@ fn print_plan(
         "cargo clippy --workspace --all-targets -- -D warnings".to_owned(),
         "bash tests/setup.sh (the test peers and the conformance venv)".to_owned(),
         "cargo test --workspace".to_owned(),
+        "remove <target>/package and the sources an earlier packaging of this version extracted into $CARGO_HOME/registry/src".to_owned(),
         "cargo publish --workspace --dry-run --allow-dirty (crates in the order above)".to_owned(),
         format!("git commit --signoff -m \"Release {version}\""),
         format!("git tag --annotate v{version}"),
