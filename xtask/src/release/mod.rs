@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::util::{output, run};
+use crate::util::{output, run, run_env, target_dir};
 use order::Package;
 
 /// Arguments of `cargo xtask release`.
@@ -76,7 +76,7 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
     let packages = order::workspace_packages(&metadata)?;
     let internal: Vec<String> = packages.iter().map(|p| p.name.clone()).collect();
     let publish_order = order::publish_order(&packages)?;
-    let target_dir = package_cache::target_directory(&metadata)?;
+    let verify_dir = package_cache::verify_dir(&target_dir(root));
 
     let date = today();
     let mut edits = vec![Edit {
@@ -129,7 +129,7 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
     let saved = backup::Backup::take(&touched)?;
     let publish = Publish {
         order: &publish_order,
-        target_dir: &target_dir,
+        verify_dir: &verify_dir,
     };
     if let Err(err) = bump_check_commit(root, version, &edits, &publish) {
         let rel: Vec<String> = touched.iter().map(|p| relative(root, p)).collect();
@@ -168,10 +168,11 @@ pub(crate) fn release(root: &Path, args: &ReleaseArgs) -> Result<()> {
     Ok(())
 }
 
-/// The crates to package, in order, and the target directory packaging uses.
+/// The crates to package, in order, and the target directory they are
+/// packaged and verified in.
 struct Publish<'a> {
     order: &'a [String],
-    target_dir: &'a Path,
+    verify_dir: &'a Path,
 }
 
 /// Steps 2 to the commit: writes the edits, checks, packages and commits.
@@ -207,14 +208,16 @@ fn bump_check_commit(
     run(root, "bash", &["tests/setup.sh"])?;
     run(root, "cargo", &["test", "--workspace"])?;
     for stale in package_cache::clear(
-        publish.target_dir,
+        publish.verify_dir,
         package_cache::cargo_home().as_deref(),
         publish.order,
         version,
     )? {
         println!("removed {} (left by an earlier packaging)", stale.display());
     }
-    publish_dry_run(root, publish.order)?;
+    publish_dry_run(root, publish)?;
+    // Gigabytes of dependencies built for the verification only.
+    package_cache::remove(publish.verify_dir, &mut Vec::new())?;
 
     let mut add = vec!["add", "Cargo.lock"];
     let rel: Vec<String> = edits.iter().map(|e| relative(root, &e.path)).collect();
@@ -229,26 +232,30 @@ fn bump_check_commit(
 }
 
 /// `cargo publish --dry-run` for every publishable crate, in dependency order.
-fn publish_dry_run(root: &Path, order: &[String]) -> Result<()> {
+fn publish_dry_run(root: &Path, publish: &Publish<'_>) -> Result<()> {
     let help = output(root, "cargo", &["publish", "--help"])?;
+    let verify_dir = publish.verify_dir.to_string_lossy();
+    let env = [("CARGO_TARGET_DIR", verify_dir.as_ref())];
     if help.contains("--workspace") {
         // Packages and verifies the crates in dependency order against each
         // other (a local overlay registry), so a crate depending on a workspace
         // crate that is not on crates.io yet is still checked.
-        run(
+        run_env(
             root,
             "cargo",
             &["publish", "--workspace", "--dry-run", "--allow-dirty"],
+            &env,
         )
     } else {
         // An older cargo resolves every dependency on crates.io, where the new
         // versions of our crates do not exist yet: package without the
         // verifying build.
-        for name in order {
-            run(
+        for name in publish.order {
+            run_env(
                 root,
                 "cargo",
                 &["package", "--package", name, "--no-verify", "--allow-dirty"],
+                &env,
             )?;
         }
         Ok(())
@@ -283,8 +290,8 @@ fn print_plan(
         "cargo clippy --workspace --all-targets -- -D warnings".to_owned(),
         "bash tests/setup.sh (the test peers and the conformance venv)".to_owned(),
         "cargo test --workspace".to_owned(),
-        "remove <target>/package and the sources an earlier packaging of this version extracted into $CARGO_HOME/registry/src".to_owned(),
-        "cargo publish --workspace --dry-run --allow-dirty (crates in the order above)".to_owned(),
+        "remove <target>/release-verify and the sources an earlier packaging of this version extracted into $CARGO_HOME/registry/src".to_owned(),
+        "cargo publish --workspace --dry-run --allow-dirty (crates in the order above; CARGO_TARGET_DIR=<target>/release-verify, removed afterwards)".to_owned(),
         format!("git commit --signoff -m \"Release {version}\""),
         format!("git tag --annotate v{version}"),
     ] {
