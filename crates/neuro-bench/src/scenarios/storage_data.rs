@@ -42,9 +42,21 @@ pub(super) struct Moved {
     pub(super) items: u64,
 }
 
+/// What a timed transfer leaves behind that later runs do not use: removed
+/// once the clock has stopped, so that repeated runs do not fill the disk
+/// with gigabytes of copies.
+pub(super) enum Leftover {
+    /// Nothing to remove (trees: small, and see [`fresh`]).
+    Nothing,
+    /// A remote file.
+    Remote(String),
+    /// A local file.
+    Local(PathBuf),
+}
+
 /// Logs in, makes the remote directory, runs `prepare` (untimed), flushes
-/// dirty pages so earlier runs' writeback stays out of the timed part, then
-/// times `transfer`.
+/// dirty pages so earlier runs' writeback stays out of the timed part, times
+/// `transfer`, then removes its [`Leftover`] (untimed).
 ///
 /// On a single-threaded runtime, as a command-line tool runs: the file I/O
 /// goes to blocking threads either way, and with one thread for the rest the
@@ -58,7 +70,7 @@ pub(super) fn timed<P, T>(
 ) -> anyhow::Result<Measurement>
 where
     P: std::future::Future,
-    T: std::future::Future<Output = anyhow::Result<()>>,
+    T: std::future::Future<Output = anyhow::Result<Leftover>>,
 {
     runtime::single_threaded()?.block_on(async {
         let client = login(env, "storage-config").await?;
@@ -68,8 +80,14 @@ where
         let prepared = prepare(storage.clone(), work.clone()).await;
         flush()?;
         let started = Instant::now();
-        transfer(storage, work, prepared).await?;
-        Ok(measurement(started.elapsed(), &moved, peak_rss_kb()))
+        let leftover = transfer(storage.clone(), work, prepared).await?;
+        let measured = measurement(started.elapsed(), &moved, peak_rss_kb());
+        match leftover {
+            Leftover::Nothing => {}
+            Leftover::Remote(path) => storage.rm(path.as_str(), false).await?,
+            Leftover::Local(path) => remove(&path)?,
+        }
+        Ok(measured)
     })
 }
 

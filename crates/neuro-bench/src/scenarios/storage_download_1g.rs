@@ -1,15 +1,15 @@
 //! `storage-download-1g`: `download_file` of one 1 GiB file.
 //!
 //! Set-up (untimed): the remote file, uploaded when missing, and no local
-//! copy. Timed: one `download_file` with default options. Floor: `cp` of the
-//! same file on the same disk.
+//! copy. Timed: one `download_file` with default options; the copy is removed
+//! after the clock stops. Floor: `cp` of the same file on the same disk.
 
 use neuro_sdk::storage::engine::TransferOptions;
 
 use crate::env::BenchEnv;
 use crate::measure::Measurement;
 
-use super::storage_data::{ensure_remote_big, remove, timed, Moved, BIG, REMOTE_BIG};
+use super::storage_data::{ensure_remote_big, remove, timed, Leftover, Moved, BIG, REMOTE_BIG};
 
 pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measurement> {
     let moved = Moved {
@@ -26,10 +26,11 @@ pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measuremen
             Ok::<_, anyhow::Error>(dst)
         },
         |storage, _, dst| async move {
+            let dst = dst?;
             storage
-                .download_file(REMOTE_BIG, &dst?, &TransferOptions::new())
+                .download_file(REMOTE_BIG, &dst, &TransferOptions::new())
                 .await?;
-            Ok(())
+            Ok(Leftover::Local(dst))
         },
     )
 }

@@ -11,7 +11,7 @@ use crate::env::BenchEnv;
 use crate::measure::Measurement;
 
 use super::storage_data::{
-    ensure_remote_tree, fresh, timed, Moved, REMOTE_TREE, TREE_BYTES, TREE_FILES,
+    ensure_remote_tree, fresh, timed, Leftover, Moved, REMOTE_TREE, TREE_BYTES, TREE_FILES,
 };
 
 pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measurement> {
@@ -30,7 +30,7 @@ pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measuremen
             storage
                 .download_dir(REMOTE_TREE, &dst?, &TransferOptions::new())
                 .await?;
-            Ok(())
+            Ok(Leftover::Nothing)
         },
     )
 }

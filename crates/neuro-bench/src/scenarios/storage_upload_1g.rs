@@ -3,15 +3,15 @@
 //! Set-up (untimed): the local file (see [`super::storage_data`]). Timed: one
 //! `upload_file` with default options to a new remote name (see [`fresh`]:
 //! replacing a 1 GiB file would time the freeing of its blocks, which this
-//! disk discards synchronously). Floor: `cp` of the same file on the same
-//! disk.
+//! disk discards synchronously); the copy is removed after the clock stops.
+//! Floor: `cp` of the same file on the same disk.
 
 use neuro_sdk::storage::engine::TransferOptions;
 
 use crate::env::BenchEnv;
 use crate::measure::Measurement;
 
-use super::storage_data::{big_file, fresh, timed, Moved, BIG, REMOTE_BIG};
+use super::storage_data::{big_file, fresh, timed, Leftover, Moved, BIG, REMOTE_BIG};
 
 pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measurement> {
     let moved = Moved {
@@ -27,7 +27,7 @@ pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measuremen
             storage
                 .upload_file(&src?, dst.as_str(), &TransferOptions::new())
                 .await?;
-            Ok(())
+            Ok(Leftover::Remote(dst))
         },
     )
 }

@@ -9,7 +9,9 @@ use neuro_sdk::storage::engine::TransferOptions;
 use crate::env::BenchEnv;
 use crate::measure::Measurement;
 
-use super::storage_data::{fresh, timed, tree, Moved, REMOTE_TREE, TREE_BYTES, TREE_FILES};
+use super::storage_data::{
+    fresh, timed, tree, Leftover, Moved, REMOTE_TREE, TREE_BYTES, TREE_FILES,
+};
 
 pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measurement> {
     let moved = Moved {
@@ -25,7 +27,7 @@ pub(crate) fn run(env: &BenchEnv, _args: &[String]) -> anyhow::Result<Measuremen
             storage
                 .upload_dir(&src?, dst.as_str(), &TransferOptions::new())
                 .await?;
-            Ok(())
+            Ok(Leftover::Nothing)
         },
     )
 }
