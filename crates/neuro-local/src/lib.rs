@@ -8,6 +8,8 @@ pub mod config_api;
 pub mod db;
 pub mod disks;
 pub mod error;
+#[doc(hidden)]
+pub mod examples;
 pub mod jobs;
 pub mod linger;
 pub mod monitoring;

@@ -138,13 +138,15 @@ impl Client {
 /// [`Factory::with_path`] says otherwise. It is shared with the Python CLI: after
 /// `neuro login`, [`Factory::get`] works at once.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), neuro_sdk::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
 /// use neuro_sdk::Factory;
 ///
 /// let client = Factory::new().get().await?;
 /// println!("logged in as {} on {}", client.username(), client.cluster_name());
-/// # Ok(()) }
+/// # drop(client); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Factory {

@@ -34,7 +34,8 @@ pub use neuro_types::{
 pub use neuro_users::{AclFilter, ServiceAccountToken, ServiceAccounts, Users, UsersError};
 
 /// The guides in `docs/`, compiled as doctests of this crate so that their
-/// snippets keep up with the API (they are `no_run`: they need a platform).
+/// snippets keep up with the API; they run against a neuro-local started
+/// in-process (`neuro_local::examples`, called from hidden lines).
 #[cfg(doctest)]
 mod guides {
     #[doc = include_str!("../../../docs/getting-started.md")]

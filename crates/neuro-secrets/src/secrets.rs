@@ -35,8 +35,11 @@ impl SecretOptions {
 
 /// The Secrets API of one logged-in client. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_secrets::SecretsError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
+/// # let config = neuro_config::ConfigFactory::new().load().await?;
 /// use futures::TryStreamExt as _;
 /// use neuro_secrets::{SecretOptions, Secrets};
 ///
@@ -45,7 +48,7 @@ impl SecretOptions {
 /// let all: Vec<_> = secrets.list(&SecretOptions::default()).try_collect().await?;
 /// println!("{} secrets, e.g. {}", all.len(), all[0].uri()?);
 /// secrets.rm("db-password", &SecretOptions::default()).await?;
-/// # Ok(()) }
+/// # drop(secrets); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Secrets {

@@ -23,8 +23,11 @@ impl std::fmt::Debug for ServiceAccountToken {
 
 /// The ServiceAccounts API of one logged-in client. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_users::UsersError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
+/// # let config = neuro_config::ConfigFactory::new().load().await?;
 /// use neuro_users::ServiceAccounts;
 ///
 /// let accounts = ServiceAccounts::new(config);
@@ -32,7 +35,7 @@ impl std::fmt::Debug for ServiceAccountToken {
 /// println!("{} acts as role {}", account.id, account.role);
 /// # let _ = token;
 /// accounts.rm("ci").await?;
-/// # Ok(()) }
+/// # drop(accounts); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct ServiceAccounts {

@@ -37,8 +37,11 @@ impl AclFilter {
 
 /// The Users API of one logged-in client. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_users::UsersError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
+/// # let config = neuro_config::ConfigFactory::new().load().await?;
 /// use neuro_types::{Action, Permission};
 /// use neuro_users::{AclFilter, Users};
 ///
@@ -50,7 +53,7 @@ impl AclFilter {
 ///     println!("{}: {} {}", share.user, share.permission.action, share.permission.uri);
 /// }
 /// users.revoke("bob", &uri).await?;
-/// # Ok(()) }
+/// # drop(users); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Users {
