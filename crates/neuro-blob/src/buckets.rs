@@ -168,8 +168,11 @@ impl BucketLookup {
 /// The Buckets API of one logged-in client, with blob operations and
 /// transfers. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_blob::BlobError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
+/// # let config = neuro_config::ConfigFactory::new().load().await?;
 /// use futures::TryStreamExt as _;
 /// use neuro_blob::{BucketCreate, BucketLookup, Buckets};
 ///
@@ -179,7 +182,7 @@ impl BucketLookup {
 /// let uri = "blob:data/".parse().unwrap();
 /// let entries: Vec<_> = buckets.list_blobs(&uri, false, None).try_collect().await?;
 /// assert_eq!(entries[0].key, "hello.txt");
-/// # Ok(()) }
+/// # drop(buckets); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Buckets {

@@ -133,6 +133,7 @@ impl Config {
     /// project's `.neuro.toml` sets the cluster.
     ///
     /// ```no_run
+    /// # // no_run: needs a login with a second cluster `other` and an org `my-org`
     /// # async fn demo() -> Result<(), neuro_config::ConfigError> {
     /// let config = neuro_config::ConfigFactory::new().load().await?;
     /// let config = config.switch_cluster("other").await?;

@@ -36,8 +36,10 @@ pub const DEFAULT_API_URL: &str = "https://staging.neu.ro/api/v1";
 /// The config directory holds a SQLite `db` in the layout of the Python CLI, so a
 /// login made with `neuro login` serves this SDK and the other way round.
 ///
-/// ```no_run
-/// # async fn demo() -> Result<(), neuro_config::ConfigError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
 /// use neuro_config::ConfigFactory;
 ///
 /// let factory = ConfigFactory::new();
@@ -47,7 +49,7 @@ pub const DEFAULT_API_URL: &str = "https://staging.neu.ro/api/v1";
 /// }
 /// let config = factory.load().await?;
 /// println!("{} on {}", config.username(), config.cluster_name());
-/// # Ok(()) }
+/// # drop(config); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct ConfigFactory {
@@ -163,6 +165,7 @@ impl ConfigFactory {
     /// for the code, exchanges it for tokens and stores the config.
     ///
     /// ```no_run
+    /// # // no_run: the OAuth flow waits for a user to log in through a browser
     /// # async fn demo() -> Result<(), neuro_config::ConfigError> {
     /// let factory = neuro_config::ConfigFactory::new();
     /// let url = url::Url::parse("http://127.0.0.1:8080/api/v1").expect("valid URL");
@@ -193,6 +196,7 @@ impl ConfigFactory {
     /// opens it anywhere; the platform then shows a code) and returns the code.
     ///
     /// ```no_run
+    /// # // no_run: waits for a user to paste the code a browser login shows
     /// # async fn demo() -> Result<(), neuro_config::ConfigError> {
     /// let factory = neuro_config::ConfigFactory::new();
     /// let url = url::Url::parse("http://127.0.0.1:8080/api/v1").expect("valid URL");
@@ -236,6 +240,7 @@ impl ConfigFactory {
     /// cluster, which becomes the current one.
     ///
     /// ```no_run
+    /// # // no_run: reads the login a job started with `pass_config` finds in its environment
     /// # async fn demo() -> Result<(), neuro_config::ConfigError> {
     /// // Inside a job started with `pass_config`:
     /// let factory = neuro_config::ConfigFactory::with_path("/tmp/job-config");

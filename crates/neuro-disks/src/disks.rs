@@ -84,8 +84,11 @@ pub struct DiskLookup {
 
 /// The Disks API of one logged-in client. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_disks::DisksError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
+/// # let config = neuro_config::ConfigFactory::new().load().await?;
 /// use neuro_disks::{DiskCreate, DiskLookup, Disks};
 ///
 /// let disks = Disks::new(config);
@@ -93,7 +96,7 @@ pub struct DiskLookup {
 /// let again = disks.get("data", &DiskLookup::default()).await?;
 /// assert_eq!(again.id, disk.id);
 /// disks.rm(&disk.id, &DiskLookup::default()).await?;
-/// # Ok(()) }
+/// # drop(disks); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Disks {

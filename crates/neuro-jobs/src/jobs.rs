@@ -15,8 +15,11 @@ use crate::{JobFilter, JobsError, StdStream, StdStreamOptions};
 
 /// The Jobs API of one logged-in client. Cheap to clone.
 ///
-/// ```no_run
-/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_jobs::JobsError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
+/// # let config = neuro_config::ConfigFactory::new().load().await?;
 /// use neuro_jobs::Jobs;
 /// use neuro_types::image::RemoteImage;
 /// use neuro_types::jobs::JobStart;
@@ -27,7 +30,7 @@ use crate::{JobFilter, JobsError, StdStream, StdStreamOptions};
 /// start.container.command = Some("echo hello".into());
 /// let job = jobs.start(start).await?;
 /// println!("{} is {}", job.id, job.status.as_str());
-/// # Ok(()) }
+/// # drop(jobs); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Jobs {
@@ -55,6 +58,7 @@ impl Jobs {
     /// list.
     ///
     /// ```no_run
+    /// # // no_run: needs a second cluster named `other` in the configuration
     /// # async fn demo(jobs: neuro_jobs::Jobs) -> Result<(), neuro_jobs::JobsError> {
     /// let capacity = jobs.on_cluster("other")?.get_capacity().await?;
     /// for (preset, free) in capacity {
@@ -119,12 +123,15 @@ impl Jobs {
     /// The tags of the caller's jobs, most recently used first (`GET tags` of
     /// platform-api; the Python SDK 22.7.1 has no such call).
     ///
-    /// ```no_run
-    /// # async fn demo(jobs: neuro_jobs::Jobs) -> Result<(), neuro_jobs::JobsError> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let example = neuro_local::examples::start().await?;
+    /// # let config = neuro_config::ConfigFactory::new().load().await?; let jobs = neuro_jobs::Jobs::new(config);
     /// for tag in jobs.tags().await? {
     ///     println!("{tag}");
     /// }
-    /// # Ok(()) }
+    /// # drop(jobs); example.shutdown().await; Ok(()) }
     /// ```
     pub async fn tags(&self) -> Result<Vec<String>, JobsError> {
         #[derive(serde::Deserialize)]

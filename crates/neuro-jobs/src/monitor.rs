@@ -64,6 +64,7 @@ impl Jobs {
     /// line or UTF-8 boundaries.
     ///
     /// ```no_run
+    /// # // no_run: `job-1` stands for a running job of the caller (docs/jobs.md runs this call on a real one)
     /// # async fn demo(jobs: neuro_jobs::Jobs) -> Result<(), neuro_jobs::JobsError> {
     /// use futures::TryStreamExt;
     /// use neuro_jobs::MonitorOptions;

@@ -43,6 +43,7 @@ impl Jobs {
     /// connection to port `job_port` of job `id` until the guard is dropped.
     ///
     /// ```no_run
+    /// # // no_run: `job-1` stands for a running job of the caller (docs/jobs.md runs this call on a real one)
     /// # async fn demo(jobs: neuro_jobs::Jobs) -> Result<(), neuro_jobs::JobsError> {
     /// let forward = jobs.port_forward("job-1", 0, 8080).await?;
     /// println!("the job's port 8080 is at {}", forward.local_addr());

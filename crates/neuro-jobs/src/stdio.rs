@@ -112,6 +112,7 @@ impl ExitStatus {
 /// [`into_split`](StdStream::into_split) to read and write from different tasks.
 ///
 /// ```no_run
+/// # // no_run: `job-1` stands for a running job of the caller (docs/jobs.md runs this call on a real one)
 /// # async fn demo(jobs: neuro_jobs::Jobs) -> Result<(), neuro_jobs::JobsError> {
 /// use neuro_jobs::StdStreamOptions;
 ///

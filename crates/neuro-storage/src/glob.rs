@@ -111,11 +111,15 @@ impl Storage {
     /// characters is yielded as is, whether it exists or not; names starting
     /// with `.` only match patterns that start with `.` (and `**` skips them).
     ///
-    /// ```no_run
-    /// # async fn demo(storage: neuro_storage::Storage) -> Result<(), neuro_storage::StorageError> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let example = neuro_local::examples::start().await?;
+    /// # let config = neuro_config::ConfigFactory::new().load().await?; let storage = neuro_storage::Storage::new(config);
+    /// # storage.mkdir("storage:runs/1", true, true).await?;
     /// use futures::TryStreamExt;
     /// let logs: Vec<url::Url> = storage.glob("storage:runs/**/*.log", false).try_collect().await?;
-    /// # Ok(()) }
+    /// # drop(storage); example.shutdown().await; Ok(()) }
     /// ```
     pub fn glob<'a>(
         &self,

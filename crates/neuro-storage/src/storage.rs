@@ -49,8 +49,11 @@ const YARL_PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// cluster and org) or long (`storage://cluster/user/data/file`), as text or as a
 /// parsed [`Url`].
 ///
-/// ```no_run
-/// # async fn demo(config: neuro_config::Config) -> Result<(), neuro_storage::StorageError> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let example = neuro_local::examples::start().await?;
+/// # let config = neuro_config::ConfigFactory::new().load().await?;
 /// use futures::TryStreamExt;
 /// use neuro_storage::Storage;
 ///
@@ -62,7 +65,7 @@ const YARL_PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 ///     .try_collect()
 ///     .await?;
 /// println!("{names:?}");
-/// # Ok(()) }
+/// # drop(storage); example.shutdown().await; Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Storage {
@@ -309,8 +312,12 @@ impl Storage {
     /// Removes a file, or a directory with `recursive`, reporting each removed
     /// entry to `progress` as the server streams them.
     ///
-    /// ```no_run
-    /// # async fn demo(storage: neuro_storage::Storage) -> Result<(), neuro_storage::StorageError> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let example = neuro_local::examples::start().await?;
+    /// # let config = neuro_config::ConfigFactory::new().load().await?; let storage = neuro_storage::Storage::new(config);
+    /// # storage.mkdir("storage:old/a", true, true).await?;
     /// use neuro_storage::progress::{DeleteProgress, StorageProgressDelete};
     ///
     /// struct Print;
@@ -320,7 +327,7 @@ impl Storage {
     ///     }
     /// }
     /// storage.rm_with_progress("storage:old", true, &Print).await?;
-    /// # Ok(()) }
+    /// # drop(storage); example.shutdown().await; Ok(()) }
     /// ```
     pub async fn rm_with_progress<'a>(
         &self,

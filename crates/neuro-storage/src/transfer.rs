@@ -204,14 +204,18 @@ impl Storage {
     /// does not depend on its size; transport failures of each request are
     /// retried. Progress: `start`, a `step` after each request, `complete`.
     ///
-    /// ```no_run
-    /// # async fn demo(storage: neuro_storage::Storage) -> Result<(), neuro_storage::StorageError> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let example = neuro_local::examples::start().await?;
+    /// # let config = neuro_config::ConfigFactory::new().load().await?; let storage = neuro_storage::Storage::new(config);
+    /// # std::fs::write("data.bin", b"data")?;
     /// use neuro_storage::engine::TransferOptions;
     /// let options = TransferOptions::new().continue_(true);
     /// storage
     ///     .upload_file("data.bin".as_ref(), "storage:data.bin", &options)
     ///     .await?;
-    /// # Ok(()) }
+    /// # drop(storage); example.shutdown().await; Ok(()) }
     /// ```
     pub async fn upload_file<'a>(
         &self,
@@ -298,8 +302,12 @@ impl Storage {
     /// get a `fail` event and are skipped; unreadable ones too, and the result
     /// is then [`StorageError::Incomplete`] once everything else is done.
     ///
-    /// ```no_run
-    /// # async fn demo(storage: neuro_storage::Storage) -> Result<(), neuro_storage::StorageError> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let example = neuro_local::examples::start().await?;
+    /// # let config = neuro_config::ConfigFactory::new().load().await?; let storage = neuro_storage::Storage::new(config);
+    /// # std::fs::create_dir_all("project/src")?; std::fs::write("project/src/main.py", b"print()")?;
     /// use neuro_storage::engine::{TransferOptions, CLI_IGNORE_FILE_NAME};
     /// let options = TransferOptions::new()
     ///     .update(true)
@@ -307,7 +315,7 @@ impl Storage {
     /// storage
     ///     .upload_dir("project".as_ref(), "storage:project", &options)
     ///     .await?;
-    /// # Ok(()) }
+    /// # drop(storage); example.shutdown().await; Ok(()) }
     /// ```
     pub async fn upload_dir<'a>(
         &self,
