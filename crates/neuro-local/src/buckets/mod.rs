@@ -11,6 +11,7 @@
 //! see (read), use for writing or delete (write) it.
 
 pub mod keys;
+pub mod objects;
 pub mod s3;
 pub mod store;
 

@@ -38,8 +38,7 @@ pub fn buckets_dir(settings: &Settings) -> std::path::PathBuf {
 pub fn service(settings: &Settings, db: &Db) -> std::io::Result<S3Service> {
     let root = buckets_dir(settings);
     std::fs::create_dir_all(&root)?;
-    let fs = s3s_fs::FileSystem::new(&root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-    let mut builder = S3ServiceBuilder::new(fs);
+    let mut builder = S3ServiceBuilder::new(super::objects::Objects::new(&root)?);
     builder.set_auth(Keys { db: db.clone() });
     builder.set_access(Access {
         db: db.clone(),
