@@ -35,21 +35,28 @@ impl Db {
             .mode(0o600)
             .open(path)
             .with_context(|| format!("cannot create database {}", path.display()))?;
-        let conn = Connection::open(path)
+        let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .context("cannot enable WAL mode")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&conn).context("database migration failed")?;
-        crate::jobs::store::migrate(&conn).context("jobs database migration failed")?;
-        crate::oauth::migrate(&conn).context("oauth database migration failed")?;
-        crate::permissions::store::migrate(&conn).context("grants migration failed")?;
-        crate::secrets::migrate(&conn).context("secrets migration failed")?;
-        crate::disks::migrate(&conn).context("disks migration failed")?;
-        crate::service_accounts::migrate(&conn).context("service accounts migration failed")?;
-        crate::registry::migrate(&conn).context("registry migration failed")?;
-        crate::buckets::migrate(&conn).context("buckets migration failed")?;
+        enable_wal(&conn).context("cannot enable WAL mode")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Another process (the server, or a `neuro-local token` command next
+        // to it) may open the same database at the same moment: the
+        // migrations' checks and changes go in one write transaction, so the
+        // second process waits and then finds everything in place.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .context("cannot start the migration transaction")?;
+        migrate(&tx).context("database migration failed")?;
+        crate::jobs::store::migrate(&tx).context("jobs database migration failed")?;
+        crate::oauth::migrate(&tx).context("oauth database migration failed")?;
+        crate::permissions::store::migrate(&tx).context("grants migration failed")?;
+        crate::secrets::migrate(&tx).context("secrets migration failed")?;
+        crate::disks::migrate(&tx).context("disks migration failed")?;
+        crate::service_accounts::migrate(&tx).context("service accounts migration failed")?;
+        crate::registry::migrate(&tx).context("registry migration failed")?;
+        crate::buckets::migrate(&tx).context("buckets migration failed")?;
+        tx.commit().context("cannot commit the migrations")?;
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -110,6 +117,26 @@ impl Db {
     }
 }
 
+/// Switches the database to WAL mode. The switch needs the database to
+/// itself, and SQLite answers "busy" at once (no busy timeout) while another
+/// process is opening it: try again for a few seconds.
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Tables owned by the core: users and issued tokens.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
@@ -124,4 +151,34 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
          );
          CREATE INDEX IF NOT EXISTS tokens_user ON tokens(user_name);",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Db;
+
+    /// The server and a `neuro-local token` command may open a new data dir's
+    /// database at the same moment; each must find the schema complete.
+    #[test]
+    fn concurrent_opens_of_a_new_database_all_migrate() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("state.db");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let openers: Vec<_> = (0..8)
+                .map(|_| {
+                    let path = path.clone();
+                    let start = start.clone();
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Db::open(&path).map(drop)
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().expect("opener thread");
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
+            }
+        }
+    }
 }
