@@ -154,6 +154,7 @@ fn migrate(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::Db;
 
