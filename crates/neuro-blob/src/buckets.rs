@@ -238,24 +238,42 @@ impl Buckets {
         &self,
         cluster_name: Option<&str>,
     ) -> impl Stream<Item = Result<Bucket, BlobError>> + Send + 'static {
+        self.list_of(
+            &endpoints::BUCKETS_LIST,
+            cluster_name,
+            "bucket list",
+            Self::decode,
+        )
+    }
+
+    /// The stream of one NDJSON (or JSON array) listing of the buckets
+    /// service, each item decoded by `decode`. Nothing is sent until the
+    /// stream is polled.
+    fn list_of<P, T>(
+        &self,
+        endpoint: &'static Endpoint,
+        cluster_name: Option<&str>,
+        what: &'static str,
+        decode: fn(&Self, P) -> Result<T, BlobError>,
+    ) -> impl Stream<Item = Result<T, BlobError>> + Send + 'static
+    where
+        P: serde::de::DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
         let this = self.clone();
         let cluster = cluster_name.map(str::to_owned);
         futures::stream::once(async move {
             let response = this
-                .request(
-                    &endpoints::BUCKETS_LIST,
-                    endpoints::BUCKETS_LIST.path,
-                    cluster.as_deref(),
-                )?
+                .request(endpoint, endpoint.path, cluster.as_deref())?
                 .header("Accept", neuro_http::NDJSON_CONTENT_TYPE)
                 .send()
                 .await?;
             let items = response
-                .ndjson_or_json::<BucketPayload, _>(|v| {
-                    serde_json::from_value(v).map_err(|e| neuro_http::Error::json("bucket list", e))
+                .ndjson_or_json::<P, _>(move |v| {
+                    serde_json::from_value(v).map_err(|e| neuro_http::Error::json(what, e))
                 })
                 .map_err(BlobError::from)
-                .and_then(move |p| futures::future::ready(this.decode(p)));
+                .and_then(move |p| futures::future::ready(decode(&this, p)));
             Ok::<_, BlobError>(items)
         })
         .try_flatten()
@@ -503,29 +521,12 @@ impl Buckets {
         &self,
         cluster_name: Option<&str>,
     ) -> impl Stream<Item = Result<PersistentBucketCredentials, BlobError>> + Send + 'static {
-        let this = self.clone();
-        let cluster = cluster_name.map(str::to_owned);
-        futures::stream::once(async move {
-            let response = this
-                .request(
-                    &endpoints::PERSISTENT_CREDENTIALS_LIST,
-                    endpoints::PERSISTENT_CREDENTIALS_LIST.path,
-                    cluster.as_deref(),
-                )?
-                .header("Accept", neuro_http::NDJSON_CONTENT_TYPE)
-                .send()
-                .await?;
-            let items = response
-                .ndjson_or_json::<PersistentCredentialsPayload, _>(|v| {
-                    serde_json::from_value(v)
-                        .map_err(|e| neuro_http::Error::json("persistent credentials list", e))
-                })
-                .map_err(BlobError::from)
-                .and_then(move |p| futures::future::ready(this.decode_persistent(p)));
-            Ok::<_, BlobError>(items)
-        })
-        .try_flatten()
-        .boxed()
+        self.list_of(
+            &endpoints::PERSISTENT_CREDENTIALS_LIST,
+            cluster_name,
+            "persistent credentials list",
+            Self::decode_persistent,
+        )
     }
 
     /// Creates long-lived credentials for `bucket_ids`.
