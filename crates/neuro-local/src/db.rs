@@ -1,6 +1,7 @@
 //! The platform's SQLite database, `{data_dir}/state.db`, shared by every service.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -10,10 +11,14 @@ use rusqlite::Connection;
 
 use crate::error::ApiError;
 
-/// A cheap-to-clone handle on the one SQLite connection of the platform (WAL mode).
+/// A cheap-to-clone handle on the one SQLite connection of the platform (WAL
+/// mode), with what is derived from it and reused between requests.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    /// Rows inserted, updated or deleted through the connection so far.
+    epoch: Arc<AtomicU64>,
+    views: Arc<crate::permissions::cache::ViewCache>,
 }
 
 impl std::fmt::Debug for Db {
@@ -57,9 +62,30 @@ impl Db {
         crate::registry::migrate(&tx).context("registry migration failed")?;
         crate::buckets::migrate(&tx).context("buckets migration failed")?;
         tx.commit().context("cannot commit the migrations")?;
+        let epoch = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&epoch);
+        conn.update_hook(Some(
+            move |_: rusqlite::hooks::Action, _: &str, _: &str, _: i64| {
+                counter.fetch_add(1, Ordering::Release);
+            },
+        ));
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
+            epoch,
+            views: Arc::default(),
         })
+    }
+
+    /// How many rows were inserted, updated or deleted through this connection
+    /// (including rolled back changes and foreign-key cascades): whatever is
+    /// derived from the database at one epoch is still valid while it holds.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Permission views loaded recently (see [`crate::permissions::cache`]).
+    pub fn views(&self) -> &crate::permissions::cache::ViewCache {
+        &self.views
     }
 
     /// Runs `f` on a blocking thread with the connection locked.

@@ -235,7 +235,7 @@ impl LocalPlatformBuilder {
         let settings = Arc::new(settings);
         let storage_dir = settings.storage_dir();
         std::fs::create_dir_all(&storage_dir).map_err(|source| PlatformError::DataDir {
-            path: storage_dir,
+            path: storage_dir.clone(),
             source,
         })?;
 
@@ -251,8 +251,15 @@ impl LocalPlatformBuilder {
         }
         let jobs = JobService::new(settings.clone(), db.clone())
             .map_err(|e| PlatformError::Jobs(e.into()))?;
+        let storage_root = storage_dir
+            .canonicalize()
+            .map_err(|source| PlatformError::DataDir {
+                path: storage_dir.clone(),
+                source,
+            })?;
         let state = AppState {
             settings: settings.clone(),
+            storage_root: Arc::from(storage_root),
             db,
             tokens,
             jobs,

@@ -1,5 +1,6 @@
 //! The state shared by every request handler.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::auth::TokenIssuer;
@@ -12,6 +13,10 @@ use crate::settings::Settings;
 pub struct AppState {
     /// Static settings.
     pub settings: Arc<Settings>,
+    /// The storage directory ([`Settings::storage_dir`]) as a canonical path,
+    /// resolved once at start-up: every storage request confines its path
+    /// below it without resolving it again.
+    pub storage_root: Arc<Path>,
     /// The database.
     pub db: Db,
     /// Token issuer and verifier.

@@ -74,7 +74,11 @@ pub fn resolve_volumes(
                 )))
             }
         };
-        let root = user_root(&settings.storage_dir(), owner).map_err(|e| fail(e.to_string()))?;
+        let root = settings
+            .storage_dir()
+            .canonicalize()
+            .and_then(|storage| user_root(&storage, owner))
+            .map_err(|e| fail(e.to_string()))?;
         let parents = if volume.read_only {
             Parents::Existing
         } else {

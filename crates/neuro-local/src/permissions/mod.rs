@@ -14,10 +14,12 @@
 //! subject a member of role `R`: it gets every explicit grant of `R` too.
 //!
 //! [`AccessView`] is one subject's effective grants, loaded once per request
-//! ([`load_view`]) and then queried without I/O. [`store`] keeps the grants in
+//! ([`load_view`], reused while the database is unchanged: [`cache`]) and then
+//! queried without I/O. [`store`] keeps the grants in
 //! the database; [`api`] serves the users API on top of it.
 
 pub mod api;
+pub mod cache;
 pub mod store;
 
 use neuro_types::permission::Action;

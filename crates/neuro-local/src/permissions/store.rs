@@ -113,8 +113,17 @@ pub fn shared_view(conn: &Connection, subject: &str) -> rusqlite::Result<AccessV
 
 /// Loads the effective view of `subject` (a short read: see [`Db::read`]).
 pub async fn load_view(db: &Db, subject: &str, cluster: &str) -> Result<AccessView, ApiError> {
-    let (subject, cluster) = (subject.to_owned(), cluster.to_owned());
-    db.read(move |conn| view(conn, &subject, &cluster)).await
+    // The epoch before the load: see `super::cache`.
+    let epoch = db.epoch();
+    if let Some(view) = db.views().get(subject, cluster, epoch) {
+        return Ok(view);
+    }
+    let (owned_subject, owned_cluster) = (subject.to_owned(), cluster.to_owned());
+    let view = db
+        .read(move |conn| view(conn, &owned_subject, &owned_cluster))
+        .await?;
+    db.views().put(subject, cluster, epoch, &view);
+    Ok(view)
 }
 
 /// Stores (or replaces) `subject`'s grant on `path`.

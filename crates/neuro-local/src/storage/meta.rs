@@ -54,7 +54,12 @@ pub(super) fn mtime_secs(meta: &Metadata) -> i64 {
     meta.mtime()
 }
 
-fn link_target(path: &Path) -> Option<String> {
+/// Where the entry at `path` points, if `meta` (its `lstat`) says it is a
+/// symlink.
+fn link_target(path: &Path, meta: &std::fs::Metadata) -> Option<String> {
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
     std::fs::read_link(path)
         .ok()
         .map(|t| t.to_string_lossy().into_owned())
@@ -70,7 +75,7 @@ enum ListLine {
 
 pub(super) async fn list_status(call: Call) -> Result<Response, StorageError> {
     let (dir, lister) = if call.path.is_cluster_root() {
-        let storage = call.storage_dir();
+        let storage = call.storage_dir().to_path_buf();
         let user = call.user.clone();
         // The caller's home always shows up in the cluster root.
         brief(|| Ok(super::paths::user_root(&storage, &user)?))?;
@@ -153,7 +158,7 @@ fn spawn_lister(
                     // DirEntry::metadata does not follow symlinks.
                     match entry.metadata() {
                         Ok(meta) => {
-                            let target = link_target(&entry.path());
+                            let target = link_target(&entry.path(), &meta);
                             Ok(file_status(name, &meta, permission, target))
                         }
                         // Removed while listing.
@@ -180,8 +185,8 @@ pub(super) async fn get_file_status(call: Call) -> Result<Response, StorageError
     let status = if call.path.is_cluster_root() {
         let storage = call.storage_dir();
         brief(|| {
-            std::fs::create_dir_all(&storage)?;
-            let meta = std::fs::metadata(&storage)?;
+            std::fs::create_dir_all(storage)?;
+            let meta = std::fs::metadata(storage)?;
             Ok(file_status(display, &meta, permission, None))
         })?
     } else {
@@ -189,7 +194,12 @@ pub(super) async fn get_file_status(call: Call) -> Result<Response, StorageError
         brief(|| {
             let path = target.path();
             let meta = std::fs::symlink_metadata(&path)?;
-            Ok(file_status(display, &meta, permission, link_target(&path)))
+            Ok(file_status(
+                display,
+                &meta,
+                permission,
+                link_target(&path, &meta),
+            ))
         })?
     };
     Ok(json_response(
@@ -201,7 +211,7 @@ pub(super) async fn get_file_status(call: Call) -> Result<Response, StorageError
 }
 
 pub(super) async fn get_disk_usage(call: Call) -> Result<Response, StorageError> {
-    let storage = call.storage_dir();
+    let storage = call.storage_dir().to_path_buf();
     // `statvfs` field types vary by platform; they are u64 on 64-bit Linux.
     #[allow(clippy::useless_conversion)]
     let usage = brief(|| {

@@ -18,8 +18,6 @@ mod read;
 mod remove;
 mod write;
 
-use std::path::PathBuf;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -181,8 +179,9 @@ struct Call {
 }
 
 impl Call {
-    fn storage_dir(&self) -> PathBuf {
-        self.state.settings.storage_dir()
+    /// The canonical storage directory.
+    fn storage_dir(&self) -> &std::path::Path {
+        &self.state.storage_root
     }
 
     fn cluster(&self) -> &str {
@@ -273,17 +272,20 @@ fn brief<R>(f: impl FnOnce() -> Result<R, StorageError>) -> Result<R, StorageErr
 
 /// Resolves the call's path inside its owner's root (creating the root).
 fn resolve(call: &Call, parents: paths::Parents) -> Result<paths::Target, StorageError> {
-    resolve_at(&call.storage_dir(), &call.path, parents)
+    resolve_at(call.storage_dir(), &call.path, parents)
 }
 
-/// Resolves `path` inside its owner's root (creating the root), in place
-/// (see [`brief`]).
+/// Resolves `path` inside its owner's root (creating the root) below the
+/// canonical `storage` directory, in place (see [`brief`]).
 fn resolve_at(
     storage: &std::path::Path,
     path: &StoragePath,
     parents: paths::Parents,
 ) -> Result<paths::Target, StorageError> {
     let owner = path.owner().ok_or(StorageError::Forbidden)?;
+    if let Some(target) = paths::resolve_direct(storage, owner, path.rest()) {
+        return Ok(target);
+    }
     brief(|| {
         let root = paths::user_root(storage, owner)?;
         paths::resolve(&root, path.rest(), parents)

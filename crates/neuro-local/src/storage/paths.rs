@@ -14,10 +14,12 @@
 use std::ffi::OsString;
 use std::fs::Metadata;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use neuro_types::permission::Action;
 use percent_encoding::percent_decode_str;
+use rustix::fs::{Mode, OFlags, ResolveFlags, CWD};
 
 use super::error::StorageError;
 use crate::permissions::{AccessView, Level, ResourcePath};
@@ -136,13 +138,13 @@ fn check_segment(segment: &str) -> Result<(), StorageError> {
     }
 }
 
-/// The canonical root directory of `owner` inside `storage_dir`, created if
-/// missing (the data directory above it is private). It must be a real
-/// directory right below the storage directory: a symlink or a file in its
-/// place is refused. `owner` is one validated segment ([`StoragePath`]), so
-/// the canonical storage directory joined with it is canonical too.
+/// The canonical root directory of `owner` inside the canonical storage
+/// directory `storage_dir`, created if missing (the data directory above it is
+/// private). It must be a real directory right below the storage directory: a
+/// symlink or a file in its place is refused. `owner` is one validated segment
+/// ([`StoragePath`]), so the storage directory joined with it is canonical too.
 pub fn user_root(storage_dir: &Path, owner: &str) -> io::Result<PathBuf> {
-    let root = storage_dir.canonicalize()?.join(owner);
+    let root = storage_dir.join(owner);
     let escapes = || {
         io::Error::new(
             io::ErrorKind::NotFound,
@@ -231,6 +233,68 @@ impl Target {
             Err(StorageError::NotFound)
         }
     }
+}
+
+/// [`resolve`] below [`user_root`] in one system call, for the usual case: when
+/// every directory from the canonical `storage_dir` down to the one holding
+/// the final component of `rest` is a real directory (no symlink on the way,
+/// nothing missing), an `openat2` with `RESOLVE_NO_SYMLINKS` proves it, and the
+/// result is what the step-by-step walk would find. Anything else (a symlink
+/// to follow and check, a directory to create, an error to report, the user
+/// root itself) is `None`, left to that walk.
+pub fn resolve_direct(storage_dir: &Path, owner: &str, rest: &[String]) -> Option<Target> {
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    // The descriptor only proves the walk; it is closed right away.
+    open_parent_direct(storage_dir, owner, rest, flags, Mode::empty()).map(|(target, _)| target)
+}
+
+/// [`resolve_direct`] that opens the parent directory with `flags` and `mode`
+/// (e.g. an anonymous file in it with `O_TMPFILE`) in the same system call.
+/// `None` when any directory on the way is not a real one, or the open fails.
+pub fn open_parent_direct(
+    storage_dir: &Path,
+    owner: &str,
+    rest: &[String],
+    flags: OFlags,
+    mode: Mode,
+) -> Option<(Target, OwnedFd)> {
+    let target = direct_target(storage_dir, owner, rest)?;
+    let fd = open_no_symlinks(&target.parent, flags, mode)?;
+    Some((target, fd))
+}
+
+/// [`resolve_direct`] that opens the entry itself with `flags`, in the same
+/// system call. `None` when the entry or any directory on the way is a
+/// symlink or missing, or the open fails.
+pub fn open_entry_direct(
+    storage_dir: &Path,
+    owner: &str,
+    rest: &[String],
+    flags: OFlags,
+) -> Option<(Target, OwnedFd)> {
+    let target = direct_target(storage_dir, owner, rest)?;
+    let fd = open_no_symlinks(&target.path(), flags, Mode::empty())?;
+    Some((target, fd))
+}
+
+/// The target below `owner`'s root in the canonical `storage_dir` that the
+/// step-by-step walk finds when there is no symlink on the way; `None` for the
+/// user root itself.
+fn direct_target(storage_dir: &Path, owner: &str, rest: &[String]) -> Option<Target> {
+    let (last, dirs) = rest.split_last()?;
+    let root = storage_dir.join(owner);
+    let mut parent = root.clone();
+    parent.extend(dirs);
+    Some(Target {
+        root,
+        parent,
+        name: Some(OsString::from(last)),
+    })
+}
+
+/// Opens `path` if no component of it is a symlink (`RESOLVE_NO_SYMLINKS`).
+fn open_no_symlinks(path: &Path, flags: OFlags, mode: Mode) -> Option<OwnedFd> {
+    rustix::fs::openat2(CWD, path, flags, mode, ResolveFlags::NO_SYMLINKS).ok()
 }
 
 /// Resolves `rest` below the canonical `root`, walking every intermediate
@@ -357,7 +421,7 @@ mod tests {
         let outside = dir.path().join("outside");
         std::fs::create_dir(&outside).unwrap();
         std::fs::write(outside.join("secret"), "s").unwrap();
-        let root = user_root(&storage, "alice").unwrap();
+        let root = user_root(&storage.canonicalize().unwrap(), "alice").unwrap();
         std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
         std::os::unix::fs::symlink(outside.join("secret"), root.join("sec")).unwrap();
         std::fs::create_dir(root.join("in")).unwrap();
@@ -374,5 +438,35 @@ mod tests {
         assert_eq!(t.parent, root.join("in"));
         let t = resolve(&root, &rest("new/deep/x"), Parents::Create).unwrap();
         assert!(t.parent.is_dir());
+    }
+
+    #[test]
+    fn the_direct_resolution_takes_only_real_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().canonicalize().unwrap().join("storage");
+        std::fs::create_dir(&storage).unwrap();
+        let root = user_root(&storage, "alice").unwrap();
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::os::unix::fs::symlink(root.join("a"), root.join("link")).unwrap();
+        std::fs::write(root.join("file"), "f").unwrap();
+        let rest = |s: &str| s.split('/').map(str::to_owned).collect::<Vec<_>>();
+
+        for path in ["a/b/x", "a/x", "x", "a/b"] {
+            let direct = resolve_direct(&storage, "alice", &rest(path)).unwrap();
+            let walked = resolve(&root, &rest(path), Parents::Lookup).unwrap();
+            assert_eq!(direct, walked, "{path}");
+        }
+        // A symlink, a file or a missing directory on the way, a missing or
+        // symlinked user root, and the root itself: left to the walk.
+        for path in ["link/x", "file/x", "missing/x"] {
+            assert!(
+                resolve_direct(&storage, "alice", &rest(path)).is_none(),
+                "{path}"
+            );
+        }
+        assert!(resolve_direct(&storage, "bob", &rest("x")).is_none());
+        std::os::unix::fs::symlink(&root, storage.join("eve")).unwrap();
+        assert!(resolve_direct(&storage, "eve", &rest("x")).is_none());
+        assert!(resolve_direct(&storage, "alice", &[]).is_none());
     }
 }

@@ -15,7 +15,7 @@ use std::io;
 use std::os::fd::AsRawFd as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
@@ -35,6 +35,9 @@ pub(super) struct PendingFile {
     temp_path: Option<tempfile::TempPath>,
     /// The mode the final file gets.
     mode: u32,
+    /// The mode the file has now, when known: the final `chmod` is skipped
+    /// when it is already right.
+    has_mode: Option<u32>,
     /// Whether something was at the target's name when the upload started.
     replaces: bool,
 }
@@ -46,13 +49,48 @@ impl PendingFile {
         if target.is_root() {
             return Err(StorageError::os("Is a directory", "EISDIR"));
         }
-        let (mode, replaces) = match target.symlink_metadata() {
-            Ok(meta) if meta.is_dir() => return Err(StorageError::os("Is a directory", "EISDIR")),
-            Ok(meta) if meta.is_file() => (meta.permissions().mode() & 0o7777, true),
-            Ok(_) => (NEW_FILE_MODE, true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (NEW_FILE_MODE, false),
-            Err(e) => return Err(e.into()),
+        let (mode, replaces) = existing(target)?;
+        Self::open_in(target, mode, replaces)
+    }
+
+    /// Starts an upload to `target` as if its name were free, without looking:
+    /// for a body already received, which [`PendingFile::commit_new`] puts in
+    /// place with one directory operation when the name is indeed free (the
+    /// usual case), saving the lookup [`PendingFile::create`] makes.
+    pub(super) fn create_unchecked(target: &Target) -> Result<Self, StorageError> {
+        if target.is_root() {
+            return Err(StorageError::os("Is a directory", "EISDIR"));
+        }
+        Self::open_in(target, NEW_FILE_MODE, false)
+    }
+
+    /// [`PendingFile::create_unchecked`] for the path `rest` of `owner`'s root
+    /// below the canonical storage directory, resolving the path and creating
+    /// the file in one system call ([`super::paths::open_parent_direct`]). `None`
+    /// when that fast way does not apply (a symlink or a missing directory on
+    /// the way, no `O_TMPFILE` here): then resolve the path and use
+    /// [`PendingFile::create_unchecked`].
+    pub(super) fn create_direct(
+        storage_dir: &Path,
+        owner: &str,
+        rest: &[String],
+    ) -> Option<(Target, Self)> {
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::TMPFILE | OFlags::WRONLY | OFlags::CLOEXEC;
+        let mode = Mode::from_raw_mode(NEW_FILE_MODE);
+        let (target, fd) = super::paths::open_parent_direct(storage_dir, owner, rest, flags, mode)?;
+        let pending = Self {
+            file: Arc::new(File::from(fd)),
+            temp_path: None,
+            mode: NEW_FILE_MODE,
+            has_mode: created_mode(NEW_FILE_MODE),
+            replaces: false,
         };
+        Some((target, pending))
+    }
+
+    /// Opens the file that will become `target`.
+    fn open_in(target: &Target, mode: u32, replaces: bool) -> Result<Self, StorageError> {
         let anonymous = std::fs::OpenOptions::new()
             .write(true)
             .mode(0o600)
@@ -74,8 +112,49 @@ impl PendingFile {
             file: Arc::new(file),
             temp_path,
             mode,
+            has_mode: None,
             replaces,
         })
+    }
+
+    /// Puts the complete file under the target's name if nothing is there.
+    /// Otherwise gives it back, set up as [`PendingFile::create`] would have
+    /// done (the mode of the file it replaces; a directory is an error), for
+    /// [`PendingFile::commit`].
+    pub(super) fn commit_new(mut self, target: &Target) -> Result<Option<Self>, StorageError> {
+        self.set_mode()?;
+        let dst = target.path();
+        match self.temp_path.take() {
+            Some(temp_path) => match temp_path.persist_noclobber(&dst) {
+                Ok(()) => return Ok(None),
+                Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                    self.temp_path = Some(e.path);
+                }
+                Err(e) => return Err(e.error.into()),
+            },
+            None => match link(&self.fd_path(), &dst) {
+                Ok(()) => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e.into()),
+            },
+        }
+        (self.mode, self.replaces) = existing(target)?;
+        Ok(Some(self))
+    }
+
+    /// Gives the file its final mode, unless it has it already.
+    fn set_mode(&mut self) -> io::Result<()> {
+        if self.has_mode != Some(self.mode) {
+            self.file
+                .set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+            self.has_mode = Some(self.mode);
+        }
+        Ok(())
+    }
+
+    /// `/proc/self/fd/N` of the open file.
+    fn fd_path(&self) -> String {
+        format!("/proc/self/fd/{}", self.file.as_raw_fd())
     }
 
     /// Whether committing replaces an existing entry (whose blocks are then
@@ -91,16 +170,15 @@ impl PendingFile {
 
     /// Gives the complete file its mode and puts it under the target's name,
     /// replacing what is there.
-    pub(super) fn commit(self, target: &Target) -> Result<(), StorageError> {
-        self.file
-            .set_permissions(std::fs::Permissions::from_mode(self.mode))?;
+    pub(super) fn commit(mut self, target: &Target) -> Result<(), StorageError> {
+        self.set_mode()?;
         let dst = target.path();
         if let Some(temp_path) = self.temp_path {
             return temp_path
                 .persist(&dst)
                 .map_err(|e| StorageError::from(e.error));
         }
-        let fd_path = format!("/proc/self/fd/{}", self.file.as_raw_fd());
+        let fd_path = self.fd_path();
         match link(&fd_path, &dst) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -114,6 +192,30 @@ impl PendingFile {
             .into_temp_path()
             .persist(&dst)
             .map_err(|e| StorageError::from(e.error))
+    }
+}
+
+/// The mode a file created with `mode` gets: `mode` less the process's umask,
+/// read once from `/proc/self/status` (`None` if that cannot be read).
+fn created_mode(mode: u32) -> Option<u32> {
+    static UMASK: OnceLock<Option<u32>> = OnceLock::new();
+    let umask = UMASK.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let value = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(value.trim(), 8).ok()
+    });
+    umask.map(|umask| mode & !umask)
+}
+
+/// The mode an upload to `target` gets and whether it replaces an entry: a
+/// file keeps its mode, a directory cannot be replaced.
+fn existing(target: &Target) -> Result<(u32, bool), StorageError> {
+    match target.symlink_metadata() {
+        Ok(meta) if meta.is_dir() => Err(StorageError::os("Is a directory", "EISDIR")),
+        Ok(meta) if meta.is_file() => Ok((meta.permissions().mode() & 0o7777, true)),
+        Ok(_) => Ok((NEW_FILE_MODE, true)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((NEW_FILE_MODE, false)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -207,6 +309,70 @@ mod tests {
         drop(pending);
         assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"kept");
         assert_eq!(names(dir.path()), ["f"]);
+    }
+
+    #[test]
+    fn an_unchecked_upload_takes_a_free_name_or_learns_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = target(dir.path(), "f");
+        let pending = PendingFile::create_unchecked(&t).unwrap();
+        (&*pending.file()).write_all(b"one").unwrap();
+        assert!(pending.commit_new(&t).unwrap().is_none());
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"one");
+        let mode = std::fs::metadata(dir.path().join("f"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, NEW_FILE_MODE);
+
+        std::fs::set_permissions(dir.path().join("f"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        let pending = PendingFile::create_unchecked(&t).unwrap();
+        (&*pending.file()).write_all(b"two").unwrap();
+        let taken = pending.commit_new(&t).unwrap().unwrap();
+        assert!(taken.replaces());
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"one");
+        taken.commit(&t).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"two");
+        let mode = std::fs::metadata(dir.path().join("f"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(names(dir.path()), ["f"]);
+
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        let d = target(dir.path(), "d");
+        let pending = PendingFile::create_unchecked(&d).unwrap();
+        assert_eq!(
+            pending.commit_new(&d).err(),
+            Some(StorageError::os("Is a directory", "EISDIR"))
+        );
+        assert_eq!(names(dir.path()), ["d", "f"]);
+    }
+
+    #[test]
+    fn a_direct_create_needs_real_directories_all_the_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(storage.join("alice/a")).unwrap();
+        std::os::unix::fs::symlink(storage.join("alice/a"), storage.join("alice/link")).unwrap();
+        let rest = |s: &str| s.split('/').map(str::to_owned).collect::<Vec<_>>();
+
+        let (t, pending) = PendingFile::create_direct(&storage, "alice", &rest("a/f")).unwrap();
+        assert_eq!(t.parent, storage.join("alice/a"));
+        (&*pending.file()).write_all(b"data").unwrap();
+        assert!(pending.commit_new(&t).unwrap().is_none());
+        let path = storage.join("alice/a/f");
+        assert_eq!(std::fs::read(&path).unwrap(), b"data");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, NEW_FILE_MODE);
+
+        for path in ["link/f", "missing/f"] {
+            assert!(PendingFile::create_direct(&storage, "alice", &rest(path)).is_none());
+        }
+        assert!(PendingFile::create_direct(&storage, "bob", &rest("f")).is_none());
+        assert_eq!(names(&storage.join("alice/a")), ["f"]);
     }
 
     #[test]

@@ -6,10 +6,11 @@ use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use rustix::fs::OFlags;
 
 use super::error::StorageError;
 use super::io::read_blocks;
-use super::paths::Parents;
+use super::paths::{self, Parents};
 use super::{brief, resolve, Call, BRIEF_BYTES};
 
 /// A requested byte range, inclusive.
@@ -84,8 +85,36 @@ struct Opened {
     small: Option<Bytes>,
 }
 
+/// Opens the file OPEN reads: in one system call when no symlink is on the
+/// way ([`paths::open_entry_direct`]); otherwise after resolving the path, a
+/// final symlink followed if it stays in the user's root.
+fn open_file(call: &Call) -> Result<std::fs::File, StorageError> {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC;
+    let direct = call.path.owner().and_then(|owner| {
+        paths::open_entry_direct(call.storage_dir(), owner, call.path.rest(), flags)
+    });
+    if let Some((_, fd)) = direct {
+        return Ok(std::fs::File::from(fd));
+    }
+    let target = resolve(call, Parents::Lookup)?;
+    brief(|| {
+        let open = |path: &std::path::Path| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(path)
+        };
+        // A symlink (`ELOOP` with `O_NOFOLLOW`) is followed if it stays in
+        // the user's root.
+        match open(&target.path()) {
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(open(&target.follow()?)?),
+            opened => Ok(opened?),
+        }
+    })
+}
+
 pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
-    let target = resolve(&call, Parents::Lookup)?;
+    let file = open_file(&call)?;
     let spec = parse_range(&call.headers);
     let want_body = call.method != Method::HEAD;
     let Opened {
@@ -94,11 +123,6 @@ pub(super) async fn open(call: Call) -> Result<Response, StorageError> {
         range,
         small,
     } = brief(|| {
-        let path = target.follow()?;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)?;
         let meta = file.metadata()?;
         if meta.is_dir() {
             return Err(StorageError::os("Is a directory", "EISDIR"));

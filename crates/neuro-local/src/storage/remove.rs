@@ -119,7 +119,7 @@ pub(super) async fn rename(call: Call) -> Result<Response, StorageError> {
             "Cannot move a user's home directory".to_owned(),
         ));
     }
-    let dest = resolve_at(&call.storage_dir(), &destination, Parents::Existing)?;
+    let dest = resolve_at(call.storage_dir(), &destination, Parents::Existing)?;
     if dest.is_root() {
         return Err(StorageError::os("File exists", "EEXIST"));
     }

@@ -84,13 +84,24 @@ pub(super) async fn create(call: Call, body: Body) -> Result<Response, StorageEr
             .map_err(|e| {
                 StorageError::BadRequestText(format!("Cannot read the request body: {e}"))
             })?;
-        let target = resolve(&call, Parents::Create)?;
-        let pending = brief(|| {
-            let pending = PendingFile::create(&target)?;
+        let direct = call.path.owner().and_then(|owner| {
+            PendingFile::create_direct(call.storage_dir(), owner, call.path.rest())
+        });
+        let (target, pending) = match direct {
+            Some(direct) => direct,
+            None => {
+                let target = resolve(&call, Parents::Create)?;
+                let pending = brief(|| PendingFile::create_unchecked(&target))?;
+                (target, pending)
+            }
+        };
+        let taken = brief(|| {
             std::io::Write::write_all(&mut &*pending.file(), &data)?;
-            Ok(pending)
+            pending.commit_new(&target)
         })?;
-        commit(pending, target).await?;
+        if let Some(pending) = taken {
+            commit(pending, target).await?;
+        }
         return Ok(text_ok(StatusCode::CREATED));
     }
     let target = resolve(&call, Parents::Create)?;

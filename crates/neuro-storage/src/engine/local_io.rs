@@ -14,6 +14,16 @@ use super::remote::{LocalSink, LocalSource};
 
 /// Size of each local read or write.
 pub const IO_CHUNK: usize = 512 << 10;
+
+/// The largest file the engine opens, reads or writes on the calling task
+/// instead of a blocking thread.
+///
+/// A few system calls on a small file served from the page cache take
+/// microseconds, less than the two thread switches of a trip to tokio's
+/// blocking pool, which were most of the client's time per file in a tree of
+/// small files. Bigger files (and the rare slow disk) keep the blocking pool,
+/// where a long read cannot hold up other tasks.
+pub const IN_PLACE_BYTES: u64 = 64 << 10;
 /// Chunks buffered between the disk and the network.
 const AHEAD: usize = 2;
 
@@ -160,6 +170,10 @@ impl FileWriter {
     /// cache); returns the first error, opening the file included. The file
     /// exists afterwards even when nothing was written.
     pub async fn finish(mut self) -> io::Result<()> {
+        if self.thread.is_none() && self.pending_len as u64 <= IN_PLACE_BYTES {
+            // A small file: open and write it here (see [`IN_PLACE_BYTES`]).
+            return write_batch(&*self.sink.open_blocking()?, self.pos, &self.pending);
+        }
         if self.thread.is_none() {
             let (sink, pos, batch) = (self.sink, self.pos, self.pending);
             return tokio::task::spawn_blocking(move || {

@@ -12,7 +12,7 @@ use futures::FutureExt as _;
 use url::Url;
 
 use super::filter::read_ignore_file;
-use super::local_io::IO_CHUNK;
+use super::local_io::{IN_PLACE_BYTES, IO_CHUNK};
 use super::remote::{EntryKind, LocalSource, RemoteEntry, RemoteError, RemoteFs};
 use super::{file_url, run_all, Engine, Rules};
 use crate::clock::{check_upload, seconds, Decision, Stamp};
@@ -77,33 +77,47 @@ struct DirJob {
     ancestors: Arc<Vec<(u64, u64)>>,
 }
 
+/// Opens the file at `path` and reads it whole when it fits in one
+/// [`IO_CHUNK`] (blocking).
+fn open_blocking(path: &Path) -> std::io::Result<LocalSource> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let content = match usize::try_from(size) {
+        Ok(len) if len <= IO_CHUNK => {
+            let mut data = vec![0u8; len];
+            file.read_exact_at(&mut data, 0)?;
+            Some(bytes::Bytes::from(data))
+        }
+        _ => None,
+    };
+    Ok(LocalSource {
+        path: Arc::from(path),
+        file: Arc::new(file),
+        size,
+        content,
+    })
+}
+
 impl<R: RemoteFs> Engine<R> {
     /// Opens a local file for upload.
     pub async fn open_source(path: &Path) -> Result<LocalSource, R::Error> {
         let owned = path.to_path_buf();
-        let opened = tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(&owned)?;
-            let size = file.metadata()?.len();
-            let content = match usize::try_from(size) {
-                Ok(len) if len <= IO_CHUNK => {
-                    let mut data = vec![0u8; len];
-                    file.read_exact_at(&mut data, 0)?;
-                    Some(bytes::Bytes::from(data))
-                }
-                _ => None,
-            };
-            Ok::<_, std::io::Error>((file, size, content))
-        })
-        .await
-        .map_err(std::io::Error::other)
-        .and_then(|r| r);
-        let (file, size, content) = opened.map_err(|e| R::Error::local(path, e))?;
-        Ok(LocalSource {
-            path: Arc::from(path),
-            file: Arc::new(file),
-            size,
-            content,
-        })
+        let opened = tokio::task::spawn_blocking(move || open_blocking(&owned))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
+        opened.map_err(|e| R::Error::local(path, e))
+    }
+
+    /// [`Engine::open_source`] for a file a directory listing found with
+    /// `listed_size` bytes: a small one is opened and read on this task (see
+    /// [`IN_PLACE_BYTES`]). The size that counts is the one found on opening.
+    async fn open_listed(path: &Path, listed_size: u64) -> Result<LocalSource, R::Error> {
+        if listed_size <= IN_PLACE_BYTES {
+            open_blocking(path).map_err(|e| R::Error::local(path, e))
+        } else {
+            Self::open_source(path).await
+        }
     }
 
     /// Uploads the open file `src` to `dst` from `offset`, holding one of the
@@ -297,10 +311,11 @@ impl<R: RemoteFs> Engine<R> {
                         }
                     }
                     let engine = self.clone();
+                    let listed_size = meta.len();
                     tasks.push(
                         async move {
                             let _slot = engine.files.acquire().await.ok();
-                            match Self::open_source(&child.path).await {
+                            match Self::open_listed(&child.path, listed_size).await {
                                 Ok(source) => engine.send_file(source, child_dst, offset).await,
                                 Err(e) => {
                                     engine.fail(child_src, child_dst, e.to_string(), true);
