@@ -2,9 +2,9 @@
 //! (thousands of small storage uploads) does not query the database for the
 //! same grants each time.
 //!
-//! A view is reused only while the database is unchanged: [`Db::epoch`] counts
-//! every row this process writes (a share, a revoke, a deleted user, anything
-//! else), and a view loaded under an older count is never returned. The
+//! A view is reused only while the database is unchanged:
+//! [`Db::epoch`](crate::db::Db::epoch) counts every row this process writes (a
+//! share, a revoke, a deleted user, anything else), and a view loaded under an older count is never returned. The
 //! count is read *before* the view is loaded, so a write racing with the load
 //! can only make the stored view look older than it is, never newer. Writes
 //! by another process (a `neuro-local` command next to the server) are seen
