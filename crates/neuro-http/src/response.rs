@@ -134,6 +134,7 @@ impl Response {
     /// `legacy` extracts the items, e.g. `{"jobs": [...]}` for an old job list.
     ///
     /// ```no_run
+    /// # // no_run: needs a response of a real server; the jobs and storage listings read theirs this way from neuro-local in the tests
     /// # async fn run(response: neuro_http::Response) {
     /// use futures::TryStreamExt;
     /// let jobs: Vec<serde_json::Value> = response

@@ -112,6 +112,7 @@ pub(crate) struct Shared {
 /// Clones are cheap and share the connection pool.
 ///
 /// ```no_run
+/// # // no_run: neuro-http sits below neuro-local in the crate graph; every SDK crate's tests drive this transport against a real neuro-local
 /// use std::sync::Arc;
 /// use neuro_http::{Method, StaticToken, Transport, TransportOptions, Url};
 ///

@@ -34,6 +34,7 @@ pub type WsStream = WebSocketStream<TokioIo<Upgraded>>;
 /// A websocket handshake being put together; see [`Transport::ws_connect`].
 ///
 /// ```no_run
+/// # // no_run: neuro-http sits below neuro-local in the crate graph; the websocket calls run for real in the jobs tests (exec, attach, port-forward)
 /// use futures::StreamExt;
 /// use neuro_http::{Transport, TransportOptions, Url};
 ///

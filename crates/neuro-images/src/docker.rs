@@ -78,6 +78,7 @@ impl Images {
     /// an error.
     ///
     /// ```no_run
+    /// # // no_run: needs a Docker engine (tests/tests/images_podman.rs pushes through Podman's Docker-compatible service)
     /// # async fn demo(images: neuro_images::Images) -> Result<(), neuro_images::ImagesError> {
     /// use neuro_images::{DockerImageProgress, ImageProgressStep};
     /// use neuro_types::LocalImage;
@@ -141,6 +142,7 @@ impl Images {
     /// image under its remote name too until [`Images::close`].
     ///
     /// ```no_run
+    /// # // no_run: needs a Docker engine (tests/tests/images_podman.rs pulls through Podman's Docker-compatible service)
     /// # async fn demo(images: neuro_images::Images) -> Result<(), neuro_images::ImagesError> {
     /// use neuro_images::NoProgress;
     /// use neuro_types::{LocalImage, RemoteImage};

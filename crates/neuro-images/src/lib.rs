@@ -53,6 +53,7 @@ impl Images {
     /// The same API with push and pull going to the engine at `address`.
     ///
     /// ```no_run
+    /// # // no_run: names a Podman socket that exists only where Podman's service runs
     /// # fn demo(config: neuro_config::Config) {
     /// use neuro_images::{EngineAddress, Images};
     /// let images = Images::new(config)

@@ -165,6 +165,7 @@ impl Images {
     /// as images are logged and skipped, as the Python SDK does.
     ///
     /// ```no_run
+    /// # // no_run: needs images pushed to the registry first (tests/tests/images.rs lists them on neuro-local)
     /// # async fn demo(images: neuro_images::Images) -> Result<(), neuro_images::ImagesError> {
     /// use futures::TryStreamExt as _;
     ///
@@ -307,6 +308,7 @@ impl Images {
     /// pointing at it goes with it).
     ///
     /// ```no_run
+    /// # // no_run: deletes a pushed image (tests/tests/images.rs runs digest, size and rm on neuro-local)
     /// # async fn demo(images: neuro_images::Images, image: neuro_types::RemoteImage) -> Result<(), neuro_images::ImagesError> {
     /// let digest = images.digest(&image).await?;
     /// println!("{} bytes of layers", images.size(&image).await?);
