@@ -105,7 +105,14 @@ slower than it the Rust side was.\n\
 `cargo xtask bench <scenario>...` rewrites only the named scenarios' rows and\n\
 sections; the others keep their numbers, each with the date, machine and load\n\
 average it was measured under (the machine may be shared, so compare a row\n\
-with its load).";
+with its load).\n\
+\n\
+The tree scenarios create thousands of files, and on this machine's ext4\n\
+(no journal) creating a file costs many times more for about five minutes\n\
+after many files were deleted nearby: the kernel skips every recently freed\n\
+inode (`recently_deleted`), and a build, a test run or an earlier\n\
+benchmark's clean-up deletes thousands. Tree numbers taken while anything\n\
+else works on the disk are worth little, for both clients.";
 
 /// The header of the results table in `docs/benchmarks.md`.
 pub(crate) fn document_header() -> String {
