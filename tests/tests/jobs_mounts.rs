@@ -8,31 +8,15 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{shell_job, start_running, wait_finished, Env};
+use common::{shell_job, start_running, volume, wait_finished, Env};
 use futures::TryStreamExt as _;
-use neuro_sdk::jobs::{MonitorOptions, StdStreamOptions};
-use neuro_sdk::{JobStatus, Volume};
-use url::Url;
+use neuro_sdk::jobs::StdStreamOptions;
+use neuro_sdk::JobStatus;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-fn volume(uri: &str, container_path: &str, read_only: bool) -> Volume {
-    Volume {
-        storage_uri: Url::parse(uri).unwrap(),
-        container_path: container_path.into(),
-        read_only,
-    }
-}
-
 async fn logs(env: &Env, id: &str) -> String {
-    let chunks: Vec<Bytes> = env
-        .client
-        .jobs()
-        .monitor(id, MonitorOptions::new())
-        .try_collect()
-        .await
-        .unwrap();
-    String::from_utf8(chunks.concat()).unwrap()
+    common::job_logs(&env.client, id).await
 }
 
 #[tokio::test]

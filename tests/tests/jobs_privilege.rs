@@ -17,11 +17,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{shell_job, wait_finished, Env};
+use common::{shell_job, volume, wait_finished, Env};
 use futures::TryStreamExt as _;
-use neuro_sdk::jobs::MonitorOptions;
-use neuro_sdk::{JobStatus, Volume};
-use url::Url;
+use neuro_sdk::JobStatus;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -31,23 +29,8 @@ const CHILD: &str = "NEURO_TEST_PRIVILEGE_CHILD";
 /// The unprivileged user (`nobody`).
 const NOBODY: u32 = 65534;
 
-fn volume(uri: &str, container_path: &str, read_only: bool) -> Volume {
-    Volume {
-        storage_uri: Url::parse(uri).unwrap(),
-        container_path: container_path.into(),
-        read_only,
-    }
-}
-
 async fn logs(env: &Env, id: &str) -> String {
-    let chunks: Vec<Bytes> = env
-        .client
-        .jobs()
-        .monitor(id, MonitorOptions::new())
-        .try_collect()
-        .await
-        .unwrap();
-    String::from_utf8(chunks.concat()).unwrap()
+    common::job_logs(&env.client, id).await
 }
 
 /// Runs the test `name` of this binary in a child set up by `configure`,

@@ -113,6 +113,15 @@ pub fn shell_job(command: &str) -> JobStart {
     job
 }
 
+/// A job volume mounting the storage `uri` at `container_path`.
+pub fn volume(uri: &str, container_path: &str, read_only: bool) -> neuro_sdk::Volume {
+    neuro_sdk::Volume {
+        storage_uri: url::Url::parse(uri).expect("a storage URI"),
+        container_path: container_path.into(),
+        read_only,
+    }
+}
+
 /// Starts `job` and waits until it runs.
 pub async fn start_running(client: &Client, job: JobStart, timeout: Duration) -> JobDescription {
     let started = client.jobs().start(job).await.expect("start job");
