@@ -25,6 +25,13 @@ fn uri(text: &str) -> Url {
 
 /// A GET by a plain HTTP/1.1 client with no credentials: status and body.
 async fn plain_get(url: &Url) -> (u16, Vec<u8>) {
+    let (status, _, body) = plain_exchange(url).await;
+    (status, body)
+}
+
+/// A GET by a plain HTTP/1.1 client with no credentials: status, response
+/// head and body.
+async fn plain_exchange(url: &Url) -> (u16, String, Vec<u8>) {
     let host = url.host_str().unwrap();
     let port = url.port_or_known_default().unwrap();
     let mut stream = tokio::net::TcpStream::connect((host, port)).await.unwrap();
@@ -47,7 +54,7 @@ async fn plain_get(url: &Url) -> (u16, Vec<u8>) {
     {
         body = dechunk(&body);
     }
-    (status, body)
+    (status, head, body)
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
@@ -608,6 +615,143 @@ async fn expiring_credentials_are_refreshed_during_a_listing() {
         matches!(&refused, neuro_sdk::BlobError::Provider { code, .. } if code == "ExpiredToken"),
         "{refused:?}"
     );
+}
+
+/// Small objects (stored by neuro-local in one piece) replace their
+/// predecessor whole, create their folders, leave no temporary file behind
+/// and are served with the MD5 of their content as ETag.
+#[tokio::test]
+async fn small_objects_are_written_whole() {
+    let env = Env::start().await;
+    let buckets = env.client.buckets();
+    let bucket = new_bucket(&env.client, "small").await;
+    let lookup = BucketLookup::default();
+    let steps = [
+        ("a.txt", "one"),
+        ("a.txt", "a longer second version"),
+        ("new/deep/b.txt", "three"),
+        ("a.txt", ""),
+    ];
+    for (key, body) in steps {
+        buckets
+            .put_blob("small", key, body.to_owned().into(), &lookup)
+            .await
+            .unwrap();
+        let got: Vec<bytes::Bytes> = buckets
+            .fetch_blob("small", key, 0, &lookup)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(got.concat(), body.as_bytes(), "{key}");
+    }
+    let all = keys(buckets, "blob:small/", true).await;
+    let names: Vec<_> = all.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        names.contains(&"a.txt") && names.contains(&"new/deep/b.txt"),
+        "{names:?}"
+    );
+
+    // A plain GET of a signed URL: the ETag is the content's MD5.
+    let url = buckets
+        .make_signed_url(&uri("blob:small/new/deep/b.txt"), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (status, head, _) = plain_exchange(&url).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("etag: \"35d6d33467aae9a2e3dccb4b6b027878\""),
+        "{head}"
+    );
+
+    // Nothing but the bucket's own files is left in its directory.
+    let dir = env.platform.data_dir().join("buckets").join(&bucket.id);
+    let mut found = Vec::new();
+    let mut pending = vec![dir.clone()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path.strip_prefix(&dir).unwrap().to_owned());
+            }
+        }
+    }
+    found.sort();
+    assert_eq!(found, [Path::new("a.txt"), Path::new("new/deep/b.txt")]);
+}
+
+/// A key that was used is refused at once when it expires or is revoked
+/// (the S3 endpoint keeps recently read keys for a few seconds).
+#[tokio::test]
+async fn used_keys_are_refused_at_once_when_expired_or_revoked() {
+    let ttl = Duration::from_secs(3);
+    let env = Env::start_with(LocalPlatform::builder().bucket_credentials_ttl(ttl)).await;
+    let buckets = env.client.buckets();
+    let bucket = new_bucket(&env.client, "keys").await;
+    let lookup = BucketLookup::default();
+    buckets
+        .put_blob("keys", "a.txt", "a".into(), &lookup)
+        .await
+        .unwrap();
+    // Opened as an imported bucket with the given credentials; the client
+    // is told they last an hour, so it sends them as they are until the end.
+    let import = |name: &str, credentials: &std::collections::BTreeMap<String, String>| {
+        let mut import = BucketImport::new(BucketProvider::Minio, bucket.id.clone()).name(name);
+        for (k, v) in credentials {
+            import = import.credential(k.clone(), v.clone());
+        }
+        if credentials.contains_key("expiration") {
+            let later = time::OffsetDateTime::now_utc() + time::Duration::hours(1);
+            let later = neuro_sdk::types::wire::serde_util::iso8601::format(later);
+            import = import.credential("expiration", later);
+        }
+        import
+    };
+
+    // Temporary credentials: used, then refused right after they expire.
+    let tmp = buckets
+        .request_tmp_credentials("keys", &lookup)
+        .await
+        .unwrap();
+    buckets
+        .import_external(import("tmp-keys", &tmp.credentials))
+        .await
+        .unwrap();
+    assert_eq!(keys(buckets, "blob:tmp-keys/", false).await.len(), 1);
+    let expires = tmp.credentials["expiration"].clone();
+    let expires = neuro_sdk::types::wire::serde_util::iso8601::parse(&expires).unwrap();
+    let left = expires - time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
+    tokio::time::sleep(left.try_into().unwrap_or_default()).await;
+    let expired = keys_err(buckets, "blob:tmp-keys/").await;
+    assert!(
+        matches!(&expired, neuro_sdk::BlobError::Provider { code, .. } if code == "ExpiredToken"),
+        "{expired:?}"
+    );
+
+    // Persistent credentials: used for a write, refused right after removal.
+    let creds = buckets
+        .persistent_credentials_create([bucket.id.clone()], Some("writer"), false, None)
+        .await
+        .unwrap();
+    buckets
+        .import_external(import("persistent-keys", &creds.credentials[0].credentials))
+        .await
+        .unwrap();
+    buckets
+        .put_blob("persistent-keys", "b.txt", "b".into(), &lookup)
+        .await
+        .unwrap();
+    buckets
+        .persistent_credentials_rm("writer", None)
+        .await
+        .unwrap();
+    let revoked = buckets
+        .put_blob("persistent-keys", "c.txt", "c".into(), &lookup)
+        .await
+        .unwrap_err();
+    assert!(revoked.is_forbidden(), "{revoked:?}");
 }
 
 /// The same suite against Azurite (Microsoft's Azure Storage emulator, which

@@ -2,10 +2,15 @@
 //! bucket, short-lived, with a session token) and those behind persistent
 //! credentials (a set of buckets, optionally read-only).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::distributions::{Alphanumeric, DistString as _};
 use rusqlite::{params, Connection, OptionalExtension as _};
+
+use crate::db::Db;
+use crate::error::ApiError;
 
 /// Lifetime of temporary credentials.
 pub const TMP_CREDENTIALS_TTL: Duration = Duration::from_secs(3600);
@@ -133,5 +138,67 @@ impl AccessKey {
             [access_key],
         )?;
         Ok(())
+    }
+}
+
+/// How long a key read from the database is used without reading it again.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Keys cache entries above which the stale ones are dropped.
+const CACHE_PRUNE_AT: usize = 4_096;
+
+/// Access keys read from the database, kept for a few seconds so the S3
+/// endpoint does not read the same row twice for every request (the
+/// signature check and the access check each need it). Only keys found are
+/// kept, and only while the database is unchanged ([`Db::epoch`]), so a
+/// revoked key is refused at once; expiry is checked by the caller on every
+/// use.
+#[derive(Default)]
+pub struct KeyCache {
+    entries: Mutex<HashMap<String, CachedKey>>,
+}
+
+struct CachedKey {
+    key: AccessKey,
+    read_at: Instant,
+    epoch: u64,
+}
+
+impl CachedKey {
+    fn fresh(&self, epoch: u64) -> bool {
+        self.epoch == epoch && self.read_at.elapsed() < CACHE_TTL
+    }
+}
+
+impl KeyCache {
+    /// The key `access_key`: from the cache if read recently and the
+    /// database has not changed since, otherwise from `db`.
+    pub async fn get(&self, db: &Db, access_key: &str) -> Result<Option<AccessKey>, ApiError> {
+        let epoch = db.epoch();
+        let cached = self.entries.lock().ok().and_then(|entries| {
+            let entry = entries.get(access_key)?;
+            entry.fresh(epoch).then(|| entry.key.clone())
+        });
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let wanted = access_key.to_owned();
+        let found = db.read(move |conn| AccessKey::load(conn, &wanted)).await?;
+        if let (Some(key), Ok(mut entries)) = (&found, self.entries.lock()) {
+            if entries.len() >= CACHE_PRUNE_AT {
+                entries.retain(|_, e| e.fresh(epoch));
+            }
+            let read_at = Instant::now();
+            let key = key.clone();
+            entries.insert(
+                access_key.to_owned(),
+                CachedKey {
+                    key,
+                    read_at,
+                    epoch,
+                },
+            );
+        }
+        Ok(found)
     }
 }

@@ -1,5 +1,6 @@
 //! The object store behind the S3 endpoint: `s3s-fs` for every operation
-//! except the multipart ones that decide the speed of large uploads.
+//! except those that decide the speed of uploads: the multipart ones (large
+//! objects, below) and `PutObject` of small ones (module `put`).
 //!
 //! `s3s-fs` completes a multipart upload by reading every part again,
 //! hashing it and copying it into the object. Here an uploaded part is
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -23,11 +24,18 @@ use futures::StreamExt as _;
 use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
-    CompleteMultipartUploadOutput, ETag, UploadPartInput, UploadPartOutput,
+    CompleteMultipartUploadOutput, ETag, GetObjectInput, GetObjectOutput, HeadObjectInput,
+    HeadObjectOutput, PutObjectInput, PutObjectOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
 use uuid::Uuid;
+
+mod put;
+mod staging;
+
+/// The content type of objects stored without one (as MinIO answers).
+const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 
 /// Bytes gathered before a write is handed to the part's writer thread.
 const WRITE_BATCH: usize = 4 << 20;
@@ -51,6 +59,9 @@ pub struct Objects {
     /// upload and part number; forgotten when the upload completes or is
     /// aborted.
     parts: Mutex<HashMap<(Uuid, i32), PartDigest>>,
+    /// Where small objects' files are created (`None` if it cannot be
+    /// prepared: then in the root).
+    staging: Option<Arc<staging::Staging>>,
 }
 
 impl Objects {
@@ -59,10 +70,15 @@ impl Objects {
         std::fs::create_dir_all(root)?;
         let root = root.canonicalize()?;
         let fs = FileSystem::new(&root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        let staging = staging::Staging::new(&root)
+            .inspect_err(|e| tracing::warn!(error = %e, "no staging directory for objects"))
+            .ok()
+            .map(Arc::new);
         Ok(Self {
             fs,
             root,
             parts: Mutex::new(HashMap::new()),
+            staging,
         })
     }
 
@@ -74,10 +90,9 @@ impl Objects {
         self.root.join(format!(".upload-{upload}.json"))
     }
 
-    /// A temporary file name `s3s-fs` removes on start-up if left behind.
+    /// A temporary file name in the root (see [`tmp_in`]).
     fn tmp_path(&self) -> PathBuf {
-        self.root
-            .join(format!(".tmp.neuro-{}.internal.part", Uuid::new_v4()))
+        tmp_in(&self.root)
     }
 
     /// The side file `s3s-fs` keeps for `bucket`/`key`: `kind` is
@@ -156,6 +171,12 @@ impl Objects {
             parts.retain(|(id, _), _| *id != upload);
         }
     }
+}
+
+/// A new temporary file name in `root`, of the form `s3s-fs` removes on
+/// start-up if left behind.
+fn tmp_in(root: &Path) -> PathBuf {
+    root.join(format!(".tmp.neuro-{}.internal.part", Uuid::new_v4()))
 }
 
 fn internal(e: impl std::fmt::Display) -> S3Error {
@@ -280,16 +301,48 @@ impl S3 for Objects {
         delete_object: DeleteObjectInput => DeleteObjectOutput,
         delete_objects: DeleteObjectsInput => DeleteObjectsOutput,
         get_bucket_location: GetBucketLocationInput => GetBucketLocationOutput,
-        get_object: GetObjectInput => GetObjectOutput,
         head_bucket: HeadBucketInput => HeadBucketOutput,
-        head_object: HeadObjectInput => HeadObjectOutput,
         list_buckets: ListBucketsInput => ListBucketsOutput,
         list_objects: ListObjectsInput => ListObjectsOutput,
         list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
-        put_object: PutObjectInput => PutObjectOutput,
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
         upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
         list_parts: ListPartsInput => ListPartsOutput,
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let mut response = self.fs.get_object(req).await?;
+        response
+            .output
+            .content_type
+            .get_or_insert_with(|| DEFAULT_CONTENT_TYPE.to_owned());
+        Ok(response)
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let mut response = self.fs.head_object(req).await?;
+        response
+            .output
+            .content_type
+            .get_or_insert_with(|| DEFAULT_CONTENT_TYPE.to_owned());
+        Ok(response)
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        if self.is_small_put(&req) {
+            self.put_small(req).await
+        } else {
+            self.fs.put_object(req).await
+        }
     }
 
     async fn upload_part(

@@ -9,6 +9,8 @@
 //! Requests reach it path-style on the platform's own address: a path whose
 //! first segment is a bucket id (`/bucket-…`) is an S3 request.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -20,7 +22,7 @@ use s3s::path::S3Path;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use s3s::{s3_error, S3Result};
 
-use super::keys::AccessKey;
+use super::keys::{AccessKey, KeyCache};
 use super::store;
 use crate::db::Db;
 use crate::settings::Settings;
@@ -39,9 +41,14 @@ pub fn service(settings: &Settings, db: &Db) -> std::io::Result<S3Service> {
     let root = buckets_dir(settings);
     std::fs::create_dir_all(&root)?;
     let mut builder = S3ServiceBuilder::new(super::objects::Objects::new(&root)?);
-    builder.set_auth(Keys { db: db.clone() });
+    let cache = Arc::new(KeyCache::default());
+    builder.set_auth(Keys {
+        db: db.clone(),
+        cache: Arc::clone(&cache),
+    });
     builder.set_access(Access {
         db: db.clone(),
+        cache,
         root: root.clone(),
     });
     Ok(builder.build())
@@ -50,11 +57,13 @@ pub fn service(settings: &Settings, db: &Db) -> std::io::Result<S3Service> {
 /// Looks up the secret of an access key.
 struct Keys {
     db: Db,
+    cache: Arc<KeyCache>,
 }
 
-async fn load_key(db: &Db, access_key: &str) -> S3Result<Option<AccessKey>> {
-    let key = access_key.to_owned();
-    db.call(move |conn| AccessKey::load(conn, &key))
+/// The key `access_key`, read through `cache`.
+async fn load_key(db: &Db, cache: &KeyCache, access_key: &str) -> S3Result<Option<AccessKey>> {
+    cache
+        .get(db, access_key)
         .await
         .map_err(|_| s3_error!(InternalError, "cannot read the access keys"))
 }
@@ -62,7 +71,7 @@ async fn load_key(db: &Db, access_key: &str) -> S3Result<Option<AccessKey>> {
 #[async_trait::async_trait]
 impl S3Auth for Keys {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
-        match load_key(&self.db, access_key).await? {
+        match load_key(&self.db, &self.cache, access_key).await? {
             Some(key) if key.expired() => {
                 Err(s3_error!(ExpiredToken, "The access key has expired"))
             }
@@ -75,6 +84,7 @@ impl S3Auth for Keys {
 /// Decides whether an authenticated (or anonymous) request may proceed.
 struct Access {
     db: Db,
+    cache: Arc<KeyCache>,
     /// `{data_dir}/buckets`.
     root: std::path::PathBuf,
 }
@@ -139,7 +149,7 @@ impl S3Access for Access {
             let id = bucket.clone();
             let row = self
                 .db
-                .call(move |conn| store::find(conn, &id, ""))
+                .read(move |conn| store::find(conn, &id, ""))
                 .await
                 .map_err(|_| s3_error!(InternalError))?;
             let public = row.is_some_and(|r| r.public && !r.imported);
@@ -149,7 +159,7 @@ impl S3Access for Access {
             return Err(s3_error!(AccessDenied, "Anonymous access is not allowed"));
         };
         let access_key = credentials.access_key.clone();
-        let Some(key) = load_key(&self.db, &access_key).await? else {
+        let Some(key) = load_key(&self.db, &self.cache, &access_key).await? else {
             return Err(s3_error!(InvalidAccessKeyId));
         };
         if key.expired() {

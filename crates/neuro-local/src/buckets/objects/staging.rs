@@ -1,0 +1,121 @@
+//! Where the files of new small objects are created before they are linked
+//! into their directories: `{root}/.neuro-staging/<window>`, a directory
+//! per [`WINDOW`] of time, under a parent marked as the top of a directory
+//! hierarchy (ext4's `FS_TOPDIR_FL`).
+//!
+//! ext4 allocates a file's inode in the block group of the directory it is
+//! created in, scanning that group from its start; without a journal it
+//! skips every inode freed in the last half minute, one inode-table lookup
+//! each. Created in the object's own directory, the objects of a tree
+//! uploaded right after the same tree was removed (or next to other
+//! programs that create and delete many files) pay for every recent
+//! removal: several milliseconds per file. Below a top directory, ext4
+//! places each new subdirectory in a group with more free inodes than
+//! average and few directories (its Orlov policy), so each window's files
+//! land in a fresh group and allocating them is cheap. Only unnamed files
+//! (`O_TMPFILE`) are created here, so the directories stay empty; those of
+//! windows older than [`KEEP`] are removed. On file systems without the
+//! flag this is a plain directory, and nothing is lost.
+
+use std::os::fd::AsRawFd as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// How long one staging directory is used.
+const WINDOW: u64 = 10;
+
+/// Windows kept before a staging directory is removed.
+const KEEP: u64 = 30;
+
+/// The flag `chattr +T` sets (`FS_TOPDIR_FL` of `linux/fs.h`).
+const TOPDIR_FL: libc::c_long = 0x0002_0000;
+
+/// The staging directories under `{root}/.neuro-staging`.
+pub struct Staging {
+    base: PathBuf,
+    /// The current window and its directory.
+    current: Mutex<Option<(u64, PathBuf)>>,
+}
+
+impl Staging {
+    /// The staging area under `root` (created, emptied of old windows).
+    pub fn new(root: &Path) -> std::io::Result<Self> {
+        let base = root.join(".neuro-staging");
+        std::fs::create_dir_all(&base)?;
+        if let Err(e) = mark_top_dir(&base) {
+            tracing::debug!(error = %e, "staging directory not marked as a top directory");
+        }
+        let staging = Self {
+            base,
+            current: Mutex::new(None),
+        };
+        staging.prune(u64::MAX);
+        Ok(staging)
+    }
+
+    /// The directory of the current window (created when it starts).
+    pub fn dir(&self) -> std::io::Result<PathBuf> {
+        let window = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() / WINDOW)
+            .unwrap_or(0);
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((at, dir)) = current.as_ref() {
+            if *at == window {
+                return Ok(dir.clone());
+            }
+        }
+        let dir = self.base.join(window.to_string());
+        match std::fs::create_dir(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+        *current = Some((window, dir.clone()));
+        drop(current);
+        self.prune(window.saturating_sub(KEEP));
+        Ok(dir)
+    }
+
+    /// Removes the (empty) directories of windows before `before`.
+    fn prune(&self, before: u64) {
+        let Ok(entries) = std::fs::read_dir(&self.base) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let old = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u64>().ok())
+                .is_some_and(|window| window < before);
+            if old {
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
+}
+
+/// Sets `FS_TOPDIR_FL` on the directory `dir` (the flags ioctls have no
+/// safe wrapper).
+#[allow(unsafe_code)]
+fn mark_top_dir(dir: &Path) -> std::io::Result<()> {
+    let file = std::fs::File::open(dir)?;
+    let mut flags: libc::c_long = 0;
+    // SAFETY: both requests take a pointer to a flags word, which outlives
+    // the calls (the kernel reads and writes an `int` through it).
+    if unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) } == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if flags & TOPDIR_FL != 0 {
+        return Ok(());
+    }
+    flags |= TOPDIR_FL;
+    // SAFETY: as above.
+    if unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags) } == -1 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
