@@ -5,18 +5,17 @@
 //! `s3s-fs` completes a multipart upload by reading every part again,
 //! hashing it and copying it into the object. Here an uploaded part is
 //! written by a blocking worker that hashes it while the next bytes arrive,
-//! its MD5 is remembered (with the inode it was written to, so a part
-//! replaced since is hashed again), and completion renames the first part
-//! into place and appends the others with `copy_file_range` (in-kernel, no
-//! user-space copy). The files are those `s3s-fs` keeps (part files, upload
-//! record, metadata and `e_tag` side files), so every other operation of
-//! `s3s-fs` reads what this module writes.
+//! most often straight to its place in the object-to-be (module `assembly`), and
+//! its MD5 is remembered; completion renames the assembled file into place,
+//! copying in the kernel (`copy_file_range`) only the parts that were kept
+//! in their own files. Those files, the upload record, the metadata and
+//! the `e_tag` side files are the ones `s3s-fs` keeps, so every other
+//! operation of `s3s-fs` reads what this module writes.
 
-use std::collections::HashMap;
 use std::io::Write as _;
-use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -25,14 +24,18 @@ use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
     CompleteMultipartUploadOutput, ETag, GetObjectInput, GetObjectOutput, HeadObjectInput,
-    HeadObjectOutput, PutObjectInput, PutObjectOutput, UploadPartInput, UploadPartOutput,
+    HeadObjectOutput, ListPartsInput, ListPartsOutput, Part as ListedPart, PutObjectInput,
+    PutObjectOutput, UploadPartCopyInput, UploadPartCopyOutput, UploadPartInput, UploadPartOutput,
 };
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
 use uuid::Uuid;
 
+mod assembly;
 mod put;
 mod staging;
+
+use assembly::{Part, Place, Placed, Uploads};
 
 /// The content type of objects stored without one (as MinIO answers).
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
@@ -43,22 +46,14 @@ const WRITE_BATCH: usize = 4 << 20;
 /// Every part but the last must be at least this large (S3's rule).
 const MIN_PART_SIZE: u64 = 5 << 20;
 
-/// The MD5 of an uploaded part and the inode its bytes were written to.
-#[derive(Clone, Copy)]
-struct PartDigest {
-    inode: u64,
-    md5: [u8; 16],
-}
-
 /// `s3s-fs` with fast multipart uploads.
 pub struct Objects {
     fs: FileSystem,
     /// `{data_dir}/buckets`, canonical (as `s3s-fs` resolves it).
     root: PathBuf,
-    /// Digests of the parts uploaded through [`Objects::upload_part`], by
-    /// upload and part number; forgotten when the upload completes or is
-    /// aborted.
-    parts: Mutex<HashMap<(Uuid, i32), PartDigest>>,
+    /// The parts uploaded through [`Objects::upload_part`]; forgotten when
+    /// the upload completes or is aborted.
+    uploads: Uploads,
     /// Where small objects' files are created (`None` if it cannot be
     /// prepared: then in the root).
     staging: Option<Arc<staging::Staging>>,
@@ -77,13 +72,20 @@ impl Objects {
         Ok(Self {
             fs,
             root,
-            parts: Mutex::new(HashMap::new()),
+            uploads: Uploads::default(),
             staging,
         })
     }
 
     fn part_path(&self, upload: Uuid, part: i32) -> PathBuf {
         self.root.join(format!(".upload_id-{upload}.part-{part}"))
+    }
+
+    /// The file parts of `upload` are assembled in: a temporary file (what
+    /// is known of it is lost on restart, and so is the file).
+    fn assembly_path(&self, upload: Uuid) -> PathBuf {
+        self.root
+            .join(format!(".tmp.neuro-assembly-{upload}.internal.part"))
     }
 
     fn upload_record(&self, upload: Uuid) -> PathBuf {
@@ -140,14 +142,9 @@ impl Objects {
         let meta = tokio::fs::metadata(path)
             .await
             .map_err(|_| s3_error!(InvalidPart, "part {part} was not uploaded"))?;
-        let known = self
-            .parts
-            .lock()
-            .map_err(|_| s3_error!(InternalError))?
-            .get(&(upload, part))
-            .copied();
-        if let Some(digest) = known.filter(|d| d.inode == meta.ino()) {
-            return Ok(digest.md5);
+        let known = self.uploads.get(upload, part);
+        if let Some(known) = known.filter(|p| p.placed == Placed::File { inode: meta.ino() }) {
+            return Ok(known.md5);
         }
         let path = path.to_owned();
         blocking(move || {
@@ -166,11 +163,48 @@ impl Objects {
         .await
     }
 
-    fn forget(&self, upload: Uuid) {
-        if let Ok(mut parts) = self.parts.lock() {
-            parts.retain(|(id, _), _| *id != upload);
+    /// Where part `number` of `upload` is, its length and MD5, with the
+    /// path of its file or of the assembly file.
+    async fn locate(&self, upload: Uuid, number: i32) -> S3Result<(Source, [u8; 16])> {
+        if let Some(part) = self.uploads.get(upload, number) {
+            if let Placed::Assembly { offset } = part.placed {
+                let path = self.assembly_path(upload);
+                let len = part.len;
+                return Ok((Source { path, offset, len }, part.md5));
+            }
         }
+        let path = self.part_path(upload, number);
+        let md5 = self.part_md5(upload, number, &path).await?;
+        let len = tokio::fs::metadata(&path)
+            .await
+            .map_err(|_| s3_error!(InvalidPart, "part {number} was not uploaded"))?
+            .len();
+        Ok((
+            Source {
+                path,
+                offset: 0,
+                len,
+            },
+            md5,
+        ))
     }
+}
+
+/// Bytes of a part: `len` bytes of the file `path` from `offset`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Source {
+    path: PathBuf,
+    offset: u64,
+    len: u64,
+}
+
+/// Where the writer of a part puts its bytes.
+#[derive(Clone)]
+enum Target {
+    /// A new file.
+    File(PathBuf),
+    /// The assembly file `path`, from `offset`.
+    Assembly { path: PathBuf, offset: u64 },
 }
 
 /// A new temporary file name in `root`, of the form `s3s-fs` removes on
@@ -198,59 +232,139 @@ async fn blocking<T: Send + 'static>(
         .map_err(internal)
 }
 
-/// Writes `tmp`'s batches (received on `batches`) to a new file, hashing
-/// them; returns the file's inode and the MD5.
+/// Writes the batches received on `batches` to `target`, hashing them;
+/// returns the part (placed in a file, or in the assembly file).
 fn write_part(
-    tmp: &Path,
+    target: &Target,
     mut batches: tokio::sync::mpsc::Receiver<Vec<Bytes>>,
-) -> std::io::Result<PartDigest> {
-    let mut file = std::fs::File::create(tmp)?;
+) -> std::io::Result<Part> {
+    let (mut file, start) = match target {
+        Target::File(path) => (std::fs::File::create(path)?, None),
+        Target::Assembly { path, offset } => {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?;
+            (file, Some(*offset))
+        }
+    };
     let mut md5 = Md5::new();
+    let mut len = 0u64;
     while let Some(batch) = batches.blocking_recv() {
         for chunk in &batch {
             md5.update(chunk);
-            file.write_all(chunk)?;
+            match start {
+                Some(offset) => file.write_all_at(chunk, offset + len)?,
+                None => file.write_all(chunk)?,
+            }
+            len += chunk.len() as u64;
         }
     }
-    Ok(PartDigest {
-        inode: file.metadata()?.ino(),
+    let placed = match start {
+        Some(offset) => Placed::Assembly { offset },
+        None => Placed::File {
+            inode: file.metadata()?.ino(),
+        },
+    };
+    Ok(Part {
+        len,
         md5: md5.finalize(),
+        placed,
     })
 }
 
-/// Joins the part files into `tmp`: `first` is renamed there and the others
-/// are appended in the kernel, then removed. On failure `first` is put back
-/// as it was and the others stay.
-fn join_parts(first: &Path, rest: &[PathBuf], tmp: &Path) -> std::io::Result<()> {
-    std::fs::rename(first, tmp)?;
-    let appended = std::fs::OpenOptions::new()
+/// Builds the object from `sources` (in order) as the file `tmp`. It starts
+/// from the assembly file when that holds the first parts in place (and no
+/// other part is in it out of place), else from the first part's file when
+/// no part is in the assembly, else from nothing; the parts after those are
+/// copied in the kernel. The part files used and the assembly file are
+/// removed. On failure the file started from is put back as it was.
+fn assemble(sources: &[Source], assembly: &Path, tmp: &Path) -> std::io::Result<()> {
+    let mut end = 0;
+    let in_place = sources
+        .iter()
+        .take_while(|s| {
+            let fits = s.path == assembly && s.offset == end;
+            if fits {
+                end += s.len;
+            }
+            fits
+        })
+        .count();
+    let total: u64 = sources.iter().map(|s| s.len).sum();
+    let out_of_place = sources[in_place..].iter().any(|s| s.path == assembly);
+    // The file started from, with the number of parts and bytes it holds.
+    let base = match sources.first() {
+        _ if out_of_place => None,
+        _ if in_place > 0 => Some((assembly, in_place, end)),
+        Some(first) => Some((first.path.as_path(), 1, first.len)),
+        None => None,
+    };
+    let (held_parts, held) = base.map_or((0, 0), |(_, parts, bytes)| (parts, bytes));
+    if let Some((path, _, _)) = base {
+        std::fs::rename(path, tmp)?;
+    }
+    let out = std::fs::OpenOptions::new()
         .write(true)
-        .open(tmp)
-        .and_then(|out| {
-            let first_len = out.metadata()?.len();
-            append_parts(&out, first_len, rest).inspect_err(|_| {
-                let _ = out.set_len(first_len);
+        .create(base.is_none())
+        .truncate(base.is_none())
+        .open(tmp);
+    let built = out.and_then(|out| {
+        append_parts(&out, held, &sources[held_parts..])
+            .and_then(|()| out.set_len(total))
+            .inspect_err(|_| {
+                if base.is_some_and(|(path, _, _)| path != assembly) {
+                    let _ = out.set_len(held);
+                }
             })
-        });
-    if let Err(e) = appended {
-        let _ = std::fs::rename(tmp, first);
+    });
+    if let Err(e) = built {
+        match base {
+            Some((path, _, _)) => {
+                let _ = std::fs::rename(tmp, path);
+            }
+            None => {
+                let _ = std::fs::remove_file(tmp);
+            }
+        }
         return Err(e);
     }
-    for path in rest {
-        std::fs::remove_file(path)?;
+    let base_path = base.map(|(path, _, _)| path);
+    for source in sources {
+        if source.path != assembly && Some(source.path.as_path()) != base_path {
+            remove_if_present(&source.path)?;
+        }
+    }
+    if base_path != Some(assembly) {
+        remove_if_present(assembly)?;
     }
     Ok(())
 }
 
-/// Copies the files `parts` one after the other into `out` from `offset`.
-fn append_parts(out: &std::fs::File, offset: u64, parts: &[PathBuf]) -> std::io::Result<()> {
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Copies `parts` one after the other into `out` from `offset`.
+fn append_parts(out: &std::fs::File, offset: u64, parts: &[Source]) -> std::io::Result<()> {
     let mut offset = i64::try_from(offset).map_err(std::io::Error::other)?;
-    for path in parts {
-        let input = std::fs::File::open(path)?;
-        let mut left = input.metadata()?.len();
+    for part in parts {
+        let input = std::fs::File::open(&part.path)?;
+        let mut from = i64::try_from(part.offset).map_err(std::io::Error::other)?;
+        let mut left = part.len;
         while left > 0 {
             let chunk = usize::try_from(left).unwrap_or(usize::MAX).min(1 << 30);
-            let n = nix::fcntl::copy_file_range(&input, None, out, Some(&mut offset), chunk)?;
+            let n = nix::fcntl::copy_file_range(
+                &input,
+                Some(&mut from),
+                out,
+                Some(&mut offset),
+                chunk,
+            )?;
             if n == 0 {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -306,8 +420,6 @@ impl S3 for Objects {
         list_objects: ListObjectsInput => ListObjectsOutput,
         list_objects_v2: ListObjectsV2Input => ListObjectsV2Output,
         create_multipart_upload: CreateMultipartUploadInput => CreateMultipartUploadOutput,
-        upload_part_copy: UploadPartCopyInput => UploadPartCopyOutput,
-        list_parts: ListPartsInput => ListPartsOutput,
     }
 
     async fn get_object(
@@ -353,6 +465,7 @@ impl S3 for Objects {
             body,
             upload_id,
             part_number,
+            content_length,
             ..
         } = req.input;
         if !(1..=10_000).contains(&part_number) {
@@ -366,10 +479,20 @@ impl S3 for Objects {
         let access_key = req.credentials.as_ref().map(|c| c.access_key.as_str());
         self.verify_upload(access_key, upload).await?;
 
-        let tmp = self.tmp_path();
+        let declared = content_length.and_then(|n| u64::try_from(n).ok());
+        let place = self.uploads.reserve(upload, part_number, declared);
+        let target = match &place {
+            Place::Assembly(range) => Target::Assembly {
+                path: self.assembly_path(upload),
+                offset: range.start,
+            },
+            Place::File => Target::File(self.tmp_path()),
+        };
         let (sender, batches) = tokio::sync::mpsc::channel::<Vec<Bytes>>(2);
-        let writer_tmp = tmp.clone();
-        let writer = tokio::task::spawn_blocking(move || write_part(&writer_tmp, batches));
+        let writer = {
+            let target = target.clone();
+            tokio::task::spawn_blocking(move || write_part(&target, batches))
+        };
         let mut batch = Vec::new();
         let mut batched = 0;
         let mut failure = None;
@@ -399,25 +522,33 @@ impl S3 for Objects {
             .await
             .map_err(internal)
             .and_then(|r| r.map_err(internal));
-        let digest = match (failure, written) {
-            (None, Ok(digest)) => digest,
+        let written = written.and_then(|part| match declared {
+            Some(len) if len != part.len => Err(s3_error!(IncompleteBody)),
+            _ => Ok(part),
+        });
+        let part = match (failure, written) {
+            (None, Ok(part)) => part,
             (failure, written) => {
-                let _ = tokio::fs::remove_file(&tmp).await;
+                match &target {
+                    Target::File(tmp) => {
+                        let _ = tokio::fs::remove_file(tmp).await;
+                    }
+                    Target::Assembly { .. } => self.uploads.release(upload, part_number),
+                }
                 return Err(failure
                     .unwrap_or_else(|| written.err().unwrap_or_else(|| s3_error!(InternalError))));
             }
         };
-        let path = self.part_path(upload, part_number);
-        if let Err(e) = tokio::fs::rename(&tmp, &path).await {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(internal(e));
+        if let Target::File(tmp) = &target {
+            let path = self.part_path(upload, part_number);
+            if let Err(e) = tokio::fs::rename(tmp, &path).await {
+                let _ = tokio::fs::remove_file(tmp).await;
+                return Err(internal(e));
+            }
         }
-        self.parts
-            .lock()
-            .map_err(|_| s3_error!(InternalError))?
-            .insert((upload, part_number), digest);
+        self.uploads.written(upload, part_number, part);
         Ok(S3Response::new(UploadPartOutput {
-            e_tag: Some(ETag::Strong(hex(&digest.md5))),
+            e_tag: Some(ETag::Strong(hex(&part.md5))),
             ..Default::default()
         }))
     }
@@ -447,23 +578,19 @@ impl S3 for Objects {
         self.verify_upload(access_key, upload).await?;
 
         // Check every part before anything changes.
-        let mut paths = Vec::with_capacity(numbers.len());
+        let mut sources = Vec::with_capacity(numbers.len());
         let mut md5s = Vec::with_capacity(numbers.len());
         for (index, number) in numbers.iter().enumerate() {
             let number = number.ok_or_else(|| s3_error!(InvalidRequest, "missing part number"))?;
             if usize::try_from(number).ok() != Some(index + 1) {
                 return Err(s3_error!(InvalidRequest, "invalid part order"));
             }
-            let path = self.part_path(upload, number);
-            let size = tokio::fs::metadata(&path)
-                .await
-                .map_err(|_| s3_error!(InvalidPart, "part {number} was not uploaded"))?
-                .len();
-            if index + 1 < numbers.len() && size < MIN_PART_SIZE {
+            let (source, md5) = self.locate(upload, number).await?;
+            if index + 1 < numbers.len() && source.len < MIN_PART_SIZE {
                 return Err(s3_error!(EntityTooSmall));
             }
-            md5s.push(self.part_md5(upload, number, &path).await?);
-            paths.push(path);
+            md5s.push(md5);
+            sources.push(source);
         }
 
         let bucket = input.bucket.clone();
@@ -480,16 +607,14 @@ impl S3 for Objects {
         let info_json =
             serde_json::to_vec(&serde_json::json!({ "e_tag": e_tag })).map_err(internal)?;
         let (tmp, info_tmp) = (self.tmp_path(), self.tmp_path());
+        let assembly = self.assembly_path(upload);
         blocking(move || {
             std::fs::remove_file(&record)?;
             match std::fs::rename(&pending_meta, &meta) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 other => other?,
             }
-            let (first, rest) = paths
-                .split_first()
-                .ok_or_else(|| std::io::Error::other("a multipart upload without parts"))?;
-            join_parts(first, rest, &tmp)?;
+            assemble(&sources, &assembly, &tmp)?;
             if let Some(dir) = object.parent() {
                 std::fs::create_dir_all(dir)?;
             }
@@ -499,7 +624,7 @@ impl S3 for Objects {
             write_atomic(&info_tmp, &info, &info_json)
         })
         .await?;
-        self.forget(upload);
+        self.uploads.forget(upload);
 
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(bucket),
@@ -516,8 +641,123 @@ impl S3 for Objects {
         let upload = Uuid::parse_str(&req.input.upload_id).ok();
         let response = self.fs.abort_multipart_upload(req).await?;
         if let Some(upload) = upload {
-            self.forget(upload);
+            self.uploads.forget(upload);
+            let assembly = self.assembly_path(upload);
+            blocking(move || remove_if_present(&assembly)).await?;
         }
         Ok(response)
+    }
+
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        let part = Uuid::parse_str(&req.input.upload_id)
+            .ok()
+            .map(|upload| (upload, req.input.part_number));
+        let response = self.fs.upload_part_copy(req).await?;
+        // The part is now the file `s3s-fs` wrote.
+        if let Some((upload, number)) = part {
+            self.uploads.discard(upload, number);
+        }
+        Ok(response)
+    }
+
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let upload = Uuid::parse_str(&req.input.upload_id).ok();
+        let mut response = self.fs.list_parts(req).await?;
+        let listed = response.output.parts.get_or_insert_with(Vec::new);
+        // Parts in the assembly file, in place of older files of theirs.
+        if let Some(upload) = upload {
+            for (number, part) in self.uploads.assembled(upload) {
+                listed.retain(|p| p.part_number != Some(number));
+                listed.push(ListedPart {
+                    part_number: Some(number),
+                    size: i64::try_from(part.len).ok(),
+                    e_tag: Some(ETag::Strong(hex(&part.md5))),
+                    ..Default::default()
+                });
+            }
+        }
+        listed.sort_by_key(|p| p.part_number);
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Parts `a`, `b`, `c` laid out by `layout` (each part in the assembly
+    /// file at an offset, or in its own file), assembled.
+    fn assembled(layout: [Option<u64>; 3]) -> (Vec<u8>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let assembly = dir.path().join("assembly");
+        let contents: [&[u8]; 3] = [b"aaaa", b"bbbb", b"cc"];
+        let mut sources = Vec::new();
+        for (i, (content, place)) in contents.iter().zip(layout).enumerate() {
+            let len = content.len() as u64;
+            let source = match place {
+                Some(offset) => {
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(&assembly)
+                        .unwrap();
+                    file.write_all_at(content, offset).unwrap();
+                    Source {
+                        path: assembly.clone(),
+                        offset,
+                        len,
+                    }
+                }
+                None => {
+                    let path = dir.path().join(format!("part-{i}"));
+                    std::fs::write(&path, content).unwrap();
+                    Source {
+                        path,
+                        offset: 0,
+                        len,
+                    }
+                }
+            };
+            sources.push(source);
+        }
+        let tmp = dir.path().join("object");
+        assemble(&sources, &assembly, &tmp).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        (std::fs::read(&tmp).unwrap(), left)
+    }
+
+    #[test]
+    fn parts_are_assembled_wherever_they_were_written() {
+        let whole = b"aaaabbbbcc".to_vec();
+        let only_object = vec!["object".to_owned()];
+        // In place, the last part apart; all in place; none in the assembly.
+        for layout in [
+            [Some(0), Some(4), None],
+            [Some(0), Some(4), Some(8)],
+            [None, None, None],
+            // Out of place in the assembly (the last part first, where the
+            // first belongs), or after a part kept apart.
+            [None, Some(4), Some(0)].map(|p| p.map(|o| o + 100)),
+            [None, Some(4), None],
+        ] {
+            assert_eq!(
+                assembled(layout),
+                (whole.clone(), only_object.clone()),
+                "{layout:?}"
+            );
+        }
     }
 }
