@@ -21,6 +21,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use futures::StreamExt as _;
 use s3s::crypto::{Checksum as _, Md5};
+use s3s::dto::StreamingBlob;
 use s3s::dto::{
     AbortMultipartUploadInput, AbortMultipartUploadOutput, CompleteMultipartUploadInput,
     CompleteMultipartUploadOutput, ETag, GetObjectInput, GetObjectOutput, HeadObjectInput,
@@ -29,6 +30,8 @@ use s3s::dto::{
 };
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
+use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
+use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
 mod assembly;
@@ -39,6 +42,9 @@ use assembly::{Part, Place, Placed, Uploads};
 
 /// The content type of objects stored without one (as MinIO answers).
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// Bytes read from an object at a time for `GetObject`.
+const READ_BUFFER: usize = 1 << 20;
 
 /// Bytes gathered before a write is handed to the part's writer thread.
 const WRITE_BATCH: usize = 4 << 20;
@@ -216,6 +222,12 @@ fn tmp_in(root: &Path) -> PathBuf {
 fn internal(e: impl std::fmt::Display) -> S3Error {
     tracing::warn!(error = %e, "bucket object store");
     s3_error!(InternalError)
+}
+
+/// The first byte of a `Content-Range` value (`bytes <first>-<last>/<size>`).
+fn range_start(range: &str) -> Option<u64> {
+    let (first, _) = range.strip_prefix("bytes ")?.split_once('-')?;
+    first.parse().ok()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -426,11 +438,29 @@ impl S3 for Objects {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        let path = self.object_path(&req.input.bucket, &req.input.key);
         let mut response = self.fs.get_object(req).await?;
-        response
-            .output
+        let output = &mut response.output;
+        output
             .content_type
             .get_or_insert_with(|| DEFAULT_CONTENT_TYPE.to_owned());
+        // `s3s-fs` reads the object 4 KiB at a time, a hop to the blocking
+        // pool each: the same bytes are read in pieces of `READ_BUFFER`.
+        let start = match output.content_range.as_deref() {
+            Some(range) => range_start(range),
+            None => Some(0),
+        };
+        let len = output.content_length.and_then(|n| u64::try_from(n).ok());
+        if let (Some(path), Some(start), Some(len)) = (path, start, len) {
+            let mut file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| s3_error!(e, NoSuchKey))?;
+            file.seek(std::io::SeekFrom::Start(start))
+                .await
+                .map_err(internal)?;
+            let body = ReaderStream::with_capacity(file.take(len), READ_BUFFER);
+            output.body = Some(StreamingBlob::wrap(body));
+        }
         Ok(response)
     }
 
@@ -737,6 +767,16 @@ mod tests {
             .collect();
         left.sort();
         (std::fs::read(&tmp).unwrap(), left)
+    }
+
+    #[test]
+    fn content_ranges_give_their_first_byte() {
+        assert_eq!(range_start("bytes 0-99/1000"), Some(0));
+        assert_eq!(
+            range_start("bytes 16777216-33554431/1073741824"),
+            Some(16 << 20)
+        );
+        assert_eq!(range_start("bytes */1000"), None);
     }
 
     #[test]
