@@ -1,7 +1,7 @@
 //! Where the files of new small objects are created before they are linked
-//! into their directories: `{root}/.neuro-staging/<window>`, a directory
-//! per [`WINDOW`] of time, under a parent marked as the top of a directory
-//! hierarchy (ext4's `FS_TOPDIR_FL`).
+//! into their directories: `{root}/.neuro-staging/<window>-<n>`, a new
+//! directory every [`USES`] files or [`WINDOW`] seconds, under a parent
+//! marked as the top of a directory hierarchy (ext4's `FS_TOPDIR_FL`).
 //!
 //! ext4 allocates a file's inode in the block group of the directory it is
 //! created in, scanning that group from its start; without a journal it
@@ -11,7 +11,7 @@
 //! programs that create and delete many files) pay for every recent
 //! removal: several milliseconds per file. Below a top directory, ext4
 //! places each new subdirectory in a group with more free inodes than
-//! average and few directories (its Orlov policy), so each window's files
+//! average and few directories (its Orlov policy), so each directory's files
 //! land in a fresh group and allocating them is cheap. Only unnamed files
 //! (`O_TMPFILE`) are created here, so the directories stay empty; those of
 //! windows older than [`KEEP`] are removed. On file systems without the
@@ -22,8 +22,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// How long one staging directory is used.
+/// How long one staging directory is used at most.
 const WINDOW: u64 = 10;
+
+/// How many files one staging directory gets at most (so a tree uploaded
+/// right after the previous one was removed finds fresh groups too).
+const USES: u32 = 1_000;
 
 /// Windows kept before a staging directory is removed.
 const KEEP: u64 = 30;
@@ -31,11 +35,21 @@ const KEEP: u64 = 30;
 /// The flag `chattr +T` sets (`FS_TOPDIR_FL` of `linux/fs.h`).
 const TOPDIR_FL: libc::c_long = 0x0002_0000;
 
-/// The staging directories under `{root}/.neuro-staging`.
+/// The staging directories under `{root}/.neuro-staging`, named
+/// `<window>-<n>`.
 pub struct Staging {
     base: PathBuf,
-    /// The current window and its directory.
-    current: Mutex<Option<(u64, PathBuf)>>,
+    /// The directory in use.
+    current: Mutex<Option<Current>>,
+}
+
+struct Current {
+    window: u64,
+    /// Directories made in this window so far.
+    made: u32,
+    /// Files created in this one so far.
+    uses: u32,
+    dir: PathBuf,
 }
 
 impl Staging {
@@ -54,7 +68,8 @@ impl Staging {
         Ok(staging)
     }
 
-    /// The directory of the current window (created when it starts).
+    /// The directory to create the next file in (a new one when the window
+    /// changes or this one has had its share of files).
     pub fn dir(&self) -> std::io::Result<PathBuf> {
         let window = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -64,19 +79,29 @@ impl Staging {
             .current
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((at, dir)) = current.as_ref() {
-            if *at == window {
-                return Ok(dir.clone());
+        let made = match current.as_mut() {
+            Some(c) if c.window == window && c.uses < USES => {
+                c.uses += 1;
+                return Ok(c.dir.clone());
             }
-        }
-        let dir = self.base.join(window.to_string());
+            Some(c) if c.window == window => c.made + 1,
+            _ => 0,
+        };
+        let dir = self.base.join(format!("{window}-{made}"));
         match std::fs::create_dir(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
             _ => {}
         }
-        *current = Some((window, dir.clone()));
+        *current = Some(Current {
+            window,
+            made,
+            uses: 1,
+            dir: dir.clone(),
+        });
         drop(current);
-        self.prune(window.saturating_sub(KEEP));
+        if made == 0 {
+            self.prune(window.saturating_sub(KEEP));
+        }
         Ok(dir)
     }
 
@@ -89,7 +114,7 @@ impl Staging {
             let old = entry
                 .file_name()
                 .to_str()
-                .and_then(|name| name.parse::<u64>().ok())
+                .and_then(|name| name.split('-').next()?.parse::<u64>().ok())
                 .is_some_and(|window| window < before);
             if old {
                 let _ = std::fs::remove_dir(entry.path());
