@@ -17,7 +17,6 @@
 //! windows older than [`KEEP`] are removed. On file systems without the
 //! flag this is a plain directory, and nothing is lost.
 
-use std::os::fd::AsRawFd as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -31,9 +30,6 @@ const USES: u32 = 1_000;
 
 /// Windows kept before a staging directory is removed.
 const KEEP: u64 = 30;
-
-/// The flag `chattr +T` sets (`FS_TOPDIR_FL` of `linux/fs.h`).
-const TOPDIR_FL: libc::c_long = 0x0002_0000;
 
 /// The staging directories under `{root}/.neuro-staging`, named
 /// `<window>-<n>`.
@@ -123,24 +119,13 @@ impl Staging {
     }
 }
 
-/// Sets `FS_TOPDIR_FL` on the directory `dir` (the flags ioctls have no
-/// safe wrapper).
-#[allow(unsafe_code)]
+/// Sets `FS_TOPDIR_FL` (`chattr +T`) on the directory `dir`.
 fn mark_top_dir(dir: &Path) -> std::io::Result<()> {
+    use rustix::fs::{ioctl_getflags, ioctl_setflags, IFlags};
     let file = std::fs::File::open(dir)?;
-    let mut flags: libc::c_long = 0;
-    // SAFETY: both requests take a pointer to a flags word, which outlives
-    // the calls (the kernel reads and writes an `int` through it).
-    if unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_GETFLAGS, &mut flags) } == -1 {
-        return Err(std::io::Error::last_os_error());
-    }
-    if flags & TOPDIR_FL != 0 {
-        return Ok(());
-    }
-    flags |= TOPDIR_FL;
-    // SAFETY: as above.
-    if unsafe { libc::ioctl(file.as_raw_fd(), libc::FS_IOC_SETFLAGS, &flags) } == -1 {
-        return Err(std::io::Error::last_os_error());
+    let flags = ioctl_getflags(&file)?;
+    if !flags.contains(IFlags::TOPDIR) {
+        ioctl_setflags(&file, flags | IFlags::TOPDIR)?;
     }
     Ok(())
 }
