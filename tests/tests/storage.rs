@@ -339,6 +339,59 @@ async fn paths_stay_inside_the_callers_root() {
     assert!(storage.stat("storage:planted.txt").await.is_err());
 }
 
+/// Symlinks in a tree (only a job can make them) are followed inside the
+/// caller's root and never out of it, whether the server takes its one-call
+/// way (no symlink on the path) or walks the path.
+#[tokio::test]
+async fn symlinks_are_followed_only_inside_the_root() {
+    let env = Env::start().await;
+    let storage = env.client.storage();
+    let one = |b: &'static [u8]| futures::stream::iter([Ok(Bytes::from_static(b))]);
+    storage.mkdir("storage:inside", false, false).await.unwrap();
+    storage
+        .create("storage:inside/f", one(b"in"))
+        .await
+        .unwrap();
+    let home = env.platform.settings().storage_dir().join("admin");
+    let outside = env.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("secret"), b"secret").unwrap();
+    std::os::unix::fs::symlink(&outside, home.join("out")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret"), home.join("sec")).unwrap();
+    std::os::unix::fs::symlink(home.join("inside"), home.join("in")).unwrap();
+    std::os::unix::fs::symlink("inside/f", home.join("flink")).unwrap();
+
+    // Out of the root: absent for reads, refused for writes, nothing written.
+    for uri in ["storage:out/secret", "storage:sec"] {
+        let err = storage
+            .open(uri, 0, None)
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap_err();
+        assert!(err.is_not_found(), "{uri}: {err:?}");
+    }
+    assert!(storage
+        .create("storage:out/planted", one(b"x"))
+        .await
+        .is_err());
+    assert!(!outside.join("planted").exists());
+    assert_eq!(std::fs::read(outside.join("secret")).unwrap(), b"secret");
+
+    // Inside the root: followed both ways.
+    assert_eq!(read_all(&env, "storage:in/f", 0, None).await, b"in");
+    assert_eq!(read_all(&env, "storage:flink", 0, None).await, b"in");
+    storage.create("storage:in/new", one(b"new")).await.unwrap();
+    assert_eq!(std::fs::read(home.join("inside/new")).unwrap(), b"new");
+    assert_eq!(read_all(&env, "storage:inside/new", 0, None).await, b"new");
+
+    // Missing parents are created by the walk the one-call way leaves them to.
+    storage
+        .create("storage:deep/er/f", one(b"deep"))
+        .await
+        .unwrap();
+    assert_eq!(read_all(&env, "storage:deep/er/f", 0, None).await, b"deep");
+}
+
 #[tokio::test]
 async fn download_resumes_after_dropped_connections() {
     let faulty = behind_cutting_proxy().await;
