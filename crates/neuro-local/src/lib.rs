@@ -24,5 +24,6 @@ pub mod service_accounts;
 pub mod settings;
 pub mod state;
 pub mod storage;
+pub mod unnamed;
 
 pub use platform::{LocalPlatform, LocalPlatformBuilder, PlatformError, RunningPlatform};

@@ -12,17 +12,14 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
-
-use nix::errno::Errno;
-use nix::fcntl::AtFlags;
 
 use super::error::StorageError;
 use super::paths::Target;
 use super::UPLOAD_PREFIX;
+use crate::unnamed;
 
 /// Mode of files created by CREATE (existing files keep theirs).
 const NEW_FILE_MODE: u32 = 0o644;
@@ -91,15 +88,11 @@ impl PendingFile {
 
     /// Opens the file that will become `target`.
     fn open_in(target: &Target, mode: u32, replaces: bool) -> Result<Self, StorageError> {
-        let anonymous = std::fs::OpenOptions::new()
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_TMPFILE)
-            .open(&target.parent);
+        let anonymous = unnamed::open_in(&target.parent, 0o600);
         let (file, temp_path) = match anonymous {
             Ok(file) => (file, None),
             // No O_TMPFILE on this filesystem (or kernel): a hidden file.
-            Err(e) if is_unsupported(&e) => {
+            Err(e) if unnamed::is_unsupported(&e) => {
                 let (file, path) = tempfile::Builder::new()
                     .prefix(UPLOAD_PREFIX)
                     .tempfile_in(&target.parent)?
@@ -132,7 +125,7 @@ impl PendingFile {
                 }
                 Err(e) => return Err(e.error.into()),
             },
-            None => match link(&self.fd_path(), &dst) {
+            None => match unnamed::link(&self.file, &dst) {
                 Ok(()) => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e.into()),
@@ -150,11 +143,6 @@ impl PendingFile {
             self.has_mode = Some(self.mode);
         }
         Ok(())
-    }
-
-    /// `/proc/self/fd/N` of the open file.
-    fn fd_path(&self) -> String {
-        format!("/proc/self/fd/{}", self.file.as_raw_fd())
     }
 
     /// Whether committing replaces an existing entry (whose blocks are then
@@ -178,8 +166,7 @@ impl PendingFile {
                 .persist(&dst)
                 .map_err(|e| StorageError::from(e.error));
         }
-        let fd_path = self.fd_path();
-        match link(&fd_path, &dst) {
+        match unnamed::link(&self.file, &dst) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e.into()),
@@ -187,7 +174,7 @@ impl PendingFile {
         // Replacing a file: link under a hidden name, then rename over it.
         let hidden = tempfile::Builder::new()
             .prefix(UPLOAD_PREFIX)
-            .make_in(&target.parent, |path| link(&fd_path, path))?;
+            .make_in(&target.parent, |path| unnamed::link(&self.file, path))?;
         hidden
             .into_temp_path()
             .persist(&dst)
@@ -217,26 +204,6 @@ fn existing(target: &Target) -> Result<(u32, bool), StorageError> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((NEW_FILE_MODE, false)),
         Err(e) => Err(e.into()),
     }
-}
-
-/// Links the open file behind `fd_path` (`/proc/self/fd/N`) as `dst`.
-fn link(fd_path: &str, dst: &Path) -> io::Result<()> {
-    nix::unistd::linkat(
-        None,
-        Path::new(fd_path),
-        None,
-        dst,
-        AtFlags::AT_SYMLINK_FOLLOW,
-    )
-    .map_err(io::Error::from)
-}
-
-/// Errors by which `open` says it does not support `O_TMPFILE` here.
-fn is_unsupported(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error().map(Errno::from_raw),
-        Some(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL)
-    )
 }
 
 #[cfg(test)]

@@ -23,21 +23,19 @@
 //! go to `s3s-fs`.
 
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::BytesMut;
 use futures::StreamExt as _;
-use nix::errno::Errno;
-use nix::fcntl::AtFlags;
 use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::{ETag, PutObjectInput, PutObjectOutput, Timestamp, TimestampFormat};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::staging::Staging;
 use super::{hex, internal, tmp_in, write_atomic, Objects};
+use crate::unnamed;
 
 /// Largest body stored by this module (larger ones stream through `s3s-fs`).
 pub const SMALL_OBJECT: u64 = 1 << 20;
@@ -230,7 +228,7 @@ impl SmallPut {
         let unnamed = self.staging.as_ref().and_then(|staging| {
             staging
                 .dir()
-                .and_then(|dir| open_unnamed(&dir))
+                .and_then(|dir| unnamed::open_in(&dir, 0o666))
                 .inspect_err(|e| tracing::debug!(error = %e, "no unnamed file for an object"))
                 .ok()
         });
@@ -275,32 +273,18 @@ impl SmallPut {
     }
 }
 
-/// An unnamed file in `dir`.
-fn open_unnamed(dir: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .mode(0o666)
-        .custom_flags(libc::O_TMPFILE)
-        .open(dir)
-}
-
 /// Gives the unnamed `file` the name `object`: directly when the name is
 /// free, else through the temporary name `tmp` and a rename over the old
 /// object.
 fn link_unnamed(file: &std::fs::File, object: &Path, tmp: &Path) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd as _;
-    let fd = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
-    let link =
-        |to: &Path| nix::unistd::linkat(None, fd.as_path(), None, to, AtFlags::AT_SYMLINK_FOLLOW);
-    match link(object) {
-        Ok(()) => Ok(()),
-        Err(Errno::EEXIST) => {
-            link(tmp)?;
+    match unnamed::link(file, object) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            unnamed::link(file, tmp)?;
             std::fs::rename(tmp, object).inspect_err(|_| {
                 let _ = std::fs::remove_file(tmp);
             })
         }
-        Err(e) => Err(e.into()),
+        other => other,
     }
 }
 
