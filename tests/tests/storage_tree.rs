@@ -410,6 +410,43 @@ async fn continue_resumes_partial_destinations() {
     assert!(steps.first().is_some_and(|s| *s > 120_000) && steps.last() == Some(&250_000));
 }
 
+/// A download killed while its writer threads had later blocks on disk but
+/// not an earlier one leaves a hole below the file's size: `continue_`
+/// resumes from the hole, not from the size.
+#[tokio::test]
+async fn continue_resumes_from_a_hole_below_the_size() {
+    use std::os::unix::fs::FileExt as _;
+
+    let env = Env::start().await;
+    let storage = env.client.storage();
+    const MIB: usize = 1 << 20;
+    let remote = content(3 * MIB, 5);
+    put(storage, "storage:holey", &remote).await;
+    let local = env.dir.path().join("holey");
+    let file = std::fs::File::create(&local).unwrap();
+    file.write_all_at(&remote[..MIB], 0).unwrap();
+    file.write_all_at(&remote[2 * MIB..5 * MIB / 2], 2 * MIB as u64)
+        .unwrap();
+    drop(file);
+    set_mtime(&local, SystemTime::now() + Duration::from_secs(3600));
+
+    let recorder = Arc::new(Recorder::default());
+    let options = TransferOptions::new()
+        .continue_(true)
+        .progress(recorder.clone());
+    storage
+        .download_file("storage:holey", &local, &options)
+        .await
+        .unwrap();
+    assert!(std::fs::read(&local).unwrap() == remote);
+    let first_step = recorder.take().iter().find_map(|e| match e {
+        ProgressEvent::Step(s) => Some(s.current),
+        _ => None,
+    });
+    // Resumed at the hole (1 MiB), not from the start.
+    assert!(first_step.is_some_and(|s| s > MIB as u64), "{first_step:?}");
+}
+
 #[tokio::test]
 async fn filters_and_ignore_files() {
     let env = Env::start().await;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bucket;
+pub mod buffers;
 pub mod config;
 pub mod disk;
 pub mod endpoints;

@@ -1,18 +1,21 @@
 """Python side of the blob transfer benchmarks (neuro-sdk==22.7.1), the
 counterpart of `crates/neuro-bench/src/scenarios/blob_transfer.rs`: the same
 data, the same bucket and keys, one JSON line per run with "client": "python".
+As there, 1 GiB uploads go to new keys and downloads to new local paths, dirty
+pages are written back before the clock starts, and the 1 GiB copy is removed
+after it stops.
 
 Scenarios: blob-upload-1g, blob-download-1g, blob-upload-tree,
 blob-download-tree. Needs NEURO_BENCH_API_URL and NEURO_BENCH_TOKEN.
 """
 
 import asyncio
-import shutil
+import os
 import sys
 import time
 
 import benchlib
-from storage_transfer import BIG, TREE_FILE_SIZE, TREE_FILES, _big_file, _client, _tree
+from storage_transfer import BIG, TREE_FILE_SIZE, TREE_FILES, _big_file, _client, _fresh, _tree
 
 BUCKET = "bench-blobs"
 
@@ -53,21 +56,29 @@ async def _run(scenario: str) -> dict:
         tree = URL(f"blob:{BUCKET}/python/tree")
         if scenario == "blob-upload-1g":
             src = _big_file(work)
+            key = _fresh("python/big") + ".bin"
+            os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
-            await buckets.upload_file(URL(src.as_uri()), big)
-            return dict(seconds=time.monotonic() - started, bytes=BIG, items=1)
+            await buckets.upload_file(URL(src.as_uri()), URL(f"blob:{BUCKET}/{key}"))
+            seconds = time.monotonic() - started
+            await buckets.delete_blob(BUCKET, key)  # runs must not fill the disk
+            return dict(seconds=seconds, bytes=BIG, items=1)
         if scenario == "blob-download-1g":
             if not await _has(client, "python/big.bin"):
                 await buckets.upload_file(URL(_big_file(work).as_uri()), big)
-            dst = work / "big.python-blob-download"
-            dst.unlink(missing_ok=True)
+            dst = work / _fresh("big.python-blob-download")
+            os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
             await buckets.download_file(big, URL(dst.as_uri()))
-            return dict(seconds=time.monotonic() - started, bytes=BIG, items=1)
+            seconds = time.monotonic() - started
+            dst.unlink()  # runs must not fill the disk
+            return dict(seconds=seconds, bytes=BIG, items=1)
         if scenario == "blob-upload-tree":
             src = _tree(work)
+            # Over the same key (see blob_transfer.rs: listings walk the bucket).
             if await _tree_uploaded(client):
                 await buckets.blob_rm(tree, recursive=True)
+            os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
             await buckets.upload_dir(URL(src.as_uri()), tree)
             return dict(
@@ -78,8 +89,8 @@ async def _run(scenario: str) -> dict:
         if scenario == "blob-download-tree":
             if not await _tree_uploaded(client):
                 await buckets.upload_dir(URL(_tree(work).as_uri()), tree)
-            dst = work / "tree.python-blob-download"
-            shutil.rmtree(dst, ignore_errors=True)
+            dst = work / _fresh("tree.python-blob-download")
+            os.sync()  # earlier runs' writeback stays out of the timed part
             started = time.monotonic()
             await buckets.download_dir(tree, URL(dst.as_uri()))
             return dict(

@@ -2,9 +2,10 @@
 //! release `neuro-local`.
 //!
 //! Scenarios are registered in `crates/neuro-bench` (`neuro-bench --list`); the
-//! Python counterpart of scenario `a-b` is `xtask/bench/py/a_b.py`. Each side runs
-//! [`BenchArgs::runs`] times; the report shows medians. Only the scenarios that
-//! ran are rewritten in `docs/benchmarks.md` (see [`document`]).
+//! Python counterpart of scenario `a-b` is `xtask/bench/py/a_b.py`. Each side
+//! runs [`BenchArgs::runs`] times, the sides taking turns; the report shows
+//! medians. Only the scenarios that ran are rewritten in `docs/benchmarks.md`
+//! (see [`document`]).
 
 mod document;
 mod machine;
@@ -172,62 +173,46 @@ pub(crate) fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
         eprintln!("== {} ({})", scenario.name, scenario.about);
         let load_before = machine::load_average();
         let work = temp.path().join("work").join(&scenario.name);
-        let rust_cmd = || {
-            let mut cmd = Command::new(&bench_bin);
-            cmd.arg(&scenario.name);
-            cmd
-        };
-        let rust = measure(
-            &scenario,
-            "rust",
-            args.runs,
-            &work.join("rust"),
-            &env,
-            rust_cmd,
-        )?;
         let script = root
             .join("xtask/bench/py")
             .join(format!("{}.py", scenario.name.replace('-', "_")));
-        let python = if script.is_file() {
-            let py_cmd = || {
-                let mut cmd = Command::new(&python);
-                cmd.arg(&script);
-                cmd
-            };
-            Some(measure(
-                &scenario,
-                "python",
-                args.runs,
-                &work.join("python"),
-                &env,
-                py_cmd,
-            )?)
+        let mut sides = vec![Side {
+            client: "rust".to_owned(),
+            work: work.join("rust"),
+            command: Command::new(&bench_bin),
+        }];
+        sides[0].command.arg(&scenario.name);
+        if script.is_file() {
+            let mut command = Command::new(&python);
+            command.arg(&script);
+            sides.push(Side {
+                client: "python".to_owned(),
+                work: work.join("python"),
+                command,
+            });
         } else {
             eprintln!(
                 "   no Python counterpart ({} does not exist)",
                 script.display()
             );
-            None
-        };
+        }
         // The floor works on the Rust side's data (e.g. `cp` of the same files).
-        let floor = match &scenario.floor {
-            Some(floor) => {
-                let floor_cmd = || {
-                    let mut cmd = Command::new(&bench_bin);
-                    cmd.args(["--floor", &scenario.name]);
-                    cmd
-                };
-                Some(measure(
-                    &scenario,
-                    floor,
-                    args.runs,
-                    &work.join("rust"),
-                    &env,
-                    floor_cmd,
-                )?)
-            }
-            None => None,
-        };
+        if let Some(floor) = &scenario.floor {
+            let mut command = Command::new(&bench_bin);
+            command.args(["--floor", &scenario.name]);
+            sides.push(Side {
+                client: floor.clone(),
+                work: work.join("rust"),
+                command,
+            });
+        }
+        let mut runs = measure(&scenario, &mut sides, args.runs, &env)?.into_iter();
+        let rust = runs.next().unwrap_or_default();
+        let python = script.is_file().then(|| runs.next().unwrap_or_default());
+        let floor = scenario
+            .floor
+            .as_ref()
+            .map(|_| runs.next().unwrap_or_default());
         outcomes.push(Outcome {
             scenario,
             rust,
@@ -323,49 +308,65 @@ fn parse_listed(line: &str) -> Option<Scenario> {
     })
 }
 
-/// Runs one side of a scenario `runs` times and reads its JSON lines.
+/// One client of a scenario (or its floor) and how to run it.
+struct Side {
+    client: String,
+    work: PathBuf,
+    command: Command,
+}
+
+/// Runs every side of a scenario `runs` times, taking turns (Rust, Python,
+/// floor, Rust, ...) so that a slow spell of the machine (writeback, the host
+/// reclaiming memory) falls on all of them alike rather than on one side's
+/// runs; returns each side's runs in the order given.
 fn measure(
     scenario: &Scenario,
-    client: &str,
+    sides: &mut [Side],
     runs: usize,
-    work: &Path,
     env: &[(&str, String)],
-    command: impl Fn() -> Command,
-) -> Result<Runs> {
-    let mut samples = Vec::new();
+) -> Result<Vec<Runs>> {
+    let mut results = vec![Runs::default(); sides.len()];
     for i in 1..=runs {
-        let mut cmd = command();
-        cmd.envs(env.iter().map(|(k, v)| (k, v.as_str())))
-            .env("NEURO_BENCH_WORK_DIR", work);
-        let out = cmd
-            .output()
-            .with_context(|| format!("cannot start the {client} side of {}", scenario.name))?;
-        if !out.status.success() {
-            bail!(
-                "{client} side of {} failed ({}):\n{}",
-                scenario.name,
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
+        for (side, result) in sides.iter_mut().zip(&mut results) {
+            let sample = run_once(scenario, side, env)?;
+            eprintln!(
+                "   {:<6} run {i}/{runs}: {:.4} s, {} items, {} KiB peak RSS",
+                side.client, sample.seconds, sample.items, sample.peak_rss_kb
             );
+            result.0.push(sample);
         }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let sample: Sample = stdout
-            .lines()
-            .rev()
-            .find_map(|line| serde_json::from_str(line).ok())
-            .with_context(|| {
-                format!(
-                    "{client} side of {} printed no measurement: {stdout:?}",
-                    scenario.name
-                )
-            })?;
-        eprintln!(
-            "   {client:<6} run {i}/{runs}: {:.4} s, {} items, {} KiB peak RSS",
-            sample.seconds, sample.items, sample.peak_rss_kb
-        );
-        samples.push(sample);
     }
-    Ok(Runs(samples))
+    Ok(results)
+}
+
+/// Runs one side once and reads the JSON line it prints.
+fn run_once(scenario: &Scenario, side: &mut Side, env: &[(&str, String)]) -> Result<Sample> {
+    let client = &side.client;
+    let out = side
+        .command
+        .envs(env.iter().map(|(k, v)| (k, v.as_str())))
+        .env("NEURO_BENCH_WORK_DIR", &side.work)
+        .output()
+        .with_context(|| format!("cannot start the {client} side of {}", scenario.name))?;
+    if !out.status.success() {
+        bail!(
+            "{client} side of {} failed ({}):\n{}",
+            scenario.name,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .with_context(|| {
+            format!(
+                "{client} side of {} printed no measurement: {stdout:?}",
+                scenario.name
+            )
+        })
 }
 
 #[cfg(test)]

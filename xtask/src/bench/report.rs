@@ -96,7 +96,8 @@ Written by `cargo xtask bench` (do not edit by hand). Rust is this SDK\n\
 (`crates/neuro-bench`, release build); Python is `neuro-sdk==22.7.1` / `neuro-cli`\n\
 from the conformance venv (`xtask/bench/py/`). Both talk to the same release\n\
 `neuro-local` on the same machine over loopback. Times are medians of the runs\n\
-listed in each scenario's section; \"Python/Rust\" is how many times faster the\n\
+listed in each scenario's section, in which the sides took turns (Rust,\n\
+Python, floor, Rust, ...); \"Python/Rust\" is how many times faster the\n\
 Rust side was. Peak RSS is the `VmHWM` of the process that did the work.\n\
 A scenario may have a floor measured in the same run, such as `cp` of the\n\
 same data on the same disk for transfers; \"Rust/floor\" is how many times\n\
@@ -112,7 +113,13 @@ The tree scenarios create thousands of files, and on this machine's ext4\n\
 after many files were deleted nearby: the kernel skips every recently freed\n\
 inode (`recently_deleted`), and a build, a test run or an earlier\n\
 benchmark's clean-up deletes thousands. Tree numbers taken while anything\n\
-else works on the disk are worth little, for both clients.";
+else works on the disk are worth little, for both clients.\n\
+\n\
+Writing a GiB into the page cache takes 0.16 s here one moment and 1.5 s the\n\
+next: this virtual machine hands memory that stays free for a few seconds\n\
+back to its host (free page reporting), and the first touch of such a page\n\
+is a fault on the host. Downloads and `cp`, which fill the page cache, swing\n\
+with it; taking turns spreads the swings over all sides.";
 
 /// The header of the results table in `docs/benchmarks.md`.
 pub(crate) fn document_header() -> String {

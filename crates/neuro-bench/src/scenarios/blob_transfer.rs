@@ -4,10 +4,14 @@
 //!
 //! Set-up (untimed): the bucket `bench-blobs` is created if missing; the data
 //! are those of [`super::storage_data`]; for downloads the object(s) are
-//! uploaded first if missing, for uploads the remote tree is removed first.
-//! Timed: one `upload_file`, `download_file`, `upload_dir` or `download_dir`
-//! with default options. The Python counterparts (`xtask/bench/py/blob_*.py`)
-//! do the same with `neuro-sdk==22.7.1` under their own keys.
+//! uploaded first if missing, for tree uploads the remote tree is removed
+//! first. As in the storage scenarios, 1 GiB uploads go to new keys and
+//! downloads to new local paths ([`fresh`]), and dirty pages are written back
+//! before the clock starts ([`flush`]). Timed: one
+//! `upload_file`, `download_file`, `upload_dir` or `download_dir` with default
+//! options. Afterwards (untimed) the 1 GiB copy is removed. The Python
+//! counterparts (`xtask/bench/py/blob_*.py`) do the same with
+//! `neuro-sdk==22.7.1` under their own keys.
 
 use std::time::Instant;
 
@@ -21,7 +25,7 @@ use crate::measure::{peak_rss_kb, Measurement};
 use crate::runtime;
 
 use super::job_setup::login;
-use super::storage_data::{big_file, remove, tree, BIG, TREE_BYTES, TREE_FILES};
+use super::storage_data::{big_file, flush, fresh, remove, tree, BIG, TREE_BYTES, TREE_FILES};
 
 const BUCKET: &str = "bench-blobs";
 const BIG_KEY: &str = "rust/big.bin";
@@ -77,9 +81,15 @@ fn run(env: &BenchEnv, transfer: Transfer) -> anyhow::Result<Measurement> {
         let (seconds, bytes, items) = match transfer {
             Transfer::UploadBig => {
                 let src = big_file(work)?;
+                let key = format!("{}.bin", fresh("rust/big"));
+                flush()?;
                 let started = Instant::now();
-                buckets.upload_file(&src, &big, &options).await?;
-                (started.elapsed(), BIG, 1)
+                buckets.upload_file(&src, &blob(&key)?, &options).await?;
+                let elapsed = started.elapsed();
+                buckets
+                    .delete_blob(BUCKET, &key, &BucketLookup::default())
+                    .await?;
+                (elapsed, BIG, 1)
             }
             Transfer::DownloadBig => {
                 let size = buckets
@@ -92,17 +102,23 @@ fn run(env: &BenchEnv, transfer: Transfer) -> anyhow::Result<Measurement> {
                         .upload_file(&big_file(work)?, &big, &options)
                         .await?;
                 }
-                let dst = work.join("big.blob-download");
-                remove(&dst)?;
+                let dst = work.join(fresh("big.blob-download"));
+                flush()?;
                 let started = Instant::now();
                 buckets.download_file(&big, &dst, &options).await?;
-                (started.elapsed(), BIG, 1)
+                let elapsed = started.elapsed();
+                remove(&dst)?;
+                (elapsed, BIG, 1)
             }
             Transfer::UploadTree => {
                 let src = tree(work)?;
+                // Over the same key, not a new one: `s3s-fs` lists a prefix by
+                // walking the whole bucket, so trees left behind would slow
+                // down every later listing.
                 if has_tree(buckets).await? {
                     buckets.blob_rm(&remote_tree, true, None).await?;
                 }
+                flush()?;
                 let started = Instant::now();
                 buckets.upload_dir(&src, &remote_tree, &options).await?;
                 (started.elapsed(), TREE_BYTES, TREE_FILES as u64)
@@ -113,8 +129,8 @@ fn run(env: &BenchEnv, transfer: Transfer) -> anyhow::Result<Measurement> {
                         .upload_dir(&tree(work)?, &remote_tree, &options)
                         .await?;
                 }
-                let dst = work.join("tree.blob-download");
-                remove(&dst)?;
+                let dst = work.join(fresh("tree.blob-download"));
+                flush()?;
                 let started = Instant::now();
                 buckets.download_dir(&remote_tree, &dst, &options).await?;
                 (started.elapsed(), TREE_BYTES, TREE_FILES as u64)

@@ -147,7 +147,7 @@ pub(super) fn remove(path: &Path) -> anyhow::Result<()> {
 
 /// Writes dirty pages back (`sync`), so the timed part does not pay for the
 /// writeback of files an earlier run left in the page cache.
-fn flush() -> anyhow::Result<()> {
+pub(super) fn flush() -> anyhow::Result<()> {
     let status = Command::new("sync").status().context("cannot run sync")?;
     if !status.success() {
         bail!("sync failed: {status}");

@@ -30,8 +30,6 @@ use s3s::dto::{
 };
 use s3s::{s3_error, S3Error, S3Request, S3Response, S3Result, S3};
 use s3s_fs::FileSystem;
-use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
-use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
 mod assembly;
@@ -42,9 +40,6 @@ use assembly::{Part, Place, Placed, Uploads};
 
 /// The content type of objects stored without one (as MinIO answers).
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
-
-/// Bytes read from an object at a time for `GetObject`.
-const READ_BUFFER: usize = 1 << 20;
 
 /// Bytes gathered before a write is handed to the part's writer thread.
 const WRITE_BATCH: usize = 4 << 20;
@@ -445,20 +440,20 @@ impl S3 for Objects {
             .content_type
             .get_or_insert_with(|| DEFAULT_CONTENT_TYPE.to_owned());
         // `s3s-fs` reads the object 4 KiB at a time, a hop to the blocking
-        // pool each: the same bytes are read in pieces of `READ_BUFFER`.
+        // pool each: the same bytes are read as storage reads a file, in
+        // large blocks on one blocking thread.
         let start = match output.content_range.as_deref() {
             Some(range) => range_start(range),
             None => Some(0),
         };
         let len = output.content_length.and_then(|n| u64::try_from(n).ok());
         if let (Some(path), Some(start), Some(len)) = (path, start, len) {
-            let mut file = tokio::fs::File::open(&path)
+            let file = tokio::fs::File::open(&path)
                 .await
-                .map_err(|e| s3_error!(e, NoSuchKey))?;
-            file.seek(std::io::SeekFrom::Start(start))
-                .await
-                .map_err(internal)?;
-            let body = ReaderStream::with_capacity(file.take(len), READ_BUFFER);
+                .map_err(|e| s3_error!(e, NoSuchKey))?
+                .into_std()
+                .await;
+            let body = crate::storage::io::read_blocks(file, start, len);
             output.body = Some(StreamingBlob::wrap(body));
         }
         Ok(response)

@@ -7,20 +7,25 @@ use std::os::unix::fs::FileExt as _;
 
 use bytes::Bytes;
 use futures::Stream;
+use neuro_types::buffers::BufferPool;
 use tokio::sync::mpsc;
 
 /// Size of each disk read or write.
 pub(super) const BLOCK: usize = 1 << 20;
 /// Blocks queued between the disk and the socket.
 const QUEUE: usize = 2;
+/// Blocks a read keeps for reuse: the queued ones, the one being read and
+/// the one the socket is sending.
+const RECYCLED: usize = QUEUE + 2;
 
-/// Streams `len` bytes of `file` from `offset`. A file that ends early ends
-/// the stream with an error, so the response is cut rather than short.
-pub(super) fn read_blocks(
+/// Streams `len` bytes of `file` from `offset`, in blocks recycled once sent
+/// (see [`BufferPool`]). A file that ends early ends the stream with an
+/// error, so the response is cut rather than short.
+pub(crate) fn read_blocks(
     file: std::fs::File,
     offset: u64,
     len: u64,
-) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+) -> impl Stream<Item = io::Result<Bytes>> + Send + Sync + 'static {
     let (tx, rx) = mpsc::channel(QUEUE);
     tokio::task::spawn_blocking(move || {
         let (mut pos, end) = (offset, offset.saturating_add(len));
@@ -30,9 +35,10 @@ pub(super) fn read_blocks(
             let _ = tx.blocking_send(Err(e));
             return;
         }
+        let pool = BufferPool::new(BLOCK, RECYCLED);
         while pos < end {
             let want = (end - pos).min(BLOCK as u64);
-            let mut block = Vec::with_capacity(BLOCK);
+            let mut block = pool.take();
             let item = match (&file).take(want).read_to_end(&mut block) {
                 Ok(0) => Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
@@ -40,7 +46,7 @@ pub(super) fn read_blocks(
                 )),
                 Ok(n) => {
                     pos += n as u64;
-                    Ok(Bytes::from(block))
+                    Ok(pool.freeze(block))
                 }
                 Err(e) => Err(e),
             };

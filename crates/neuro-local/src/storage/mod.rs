@@ -10,7 +10,7 @@
 //! can observe it.
 
 mod error;
-mod io;
+pub(crate) mod io;
 mod meta;
 pub mod paths;
 mod pending;

@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt as _;
 use url::Url;
 
+use super::local_io::resume_point;
 use super::remote::{EntryKind, LocalSink, RemoteEntry, RemoteError, RemoteFs};
 use super::upload::{list_local, local_stamp, remote_stamp};
 use super::{file_url, run_all, Engine, Rules};
@@ -46,6 +47,7 @@ impl<R: RemoteFs> Engine<R> {
         offset: u64,
     ) -> Result<(), R::Error> {
         let dst_url = file_url(&sink.path).map_err(|e| R::Error::local(&sink.path, e))?;
+        let offset = resume_point(&sink, offset).await;
         let report = self.reporter.start_file(src.clone(), dst_url, size);
         let received = |current: u64| report.step(current);
         self.remote
