@@ -410,9 +410,9 @@ async fn continue_resumes_partial_destinations() {
     assert!(steps.first().is_some_and(|s| *s > 120_000) && steps.last() == Some(&250_000));
 }
 
-/// A download killed while its writer threads had later blocks on disk but
-/// not an earlier one leaves a hole below the file's size: `continue_`
-/// resumes from the hole, not from the size.
+/// A partial local file with a hole below its size (left by a tool that
+/// writes out of order and was interrupted): `continue_` resumes from the
+/// hole, not from the size, so no zeros stay behind.
 #[tokio::test]
 async fn continue_resumes_from_a_hole_below_the_size() {
     use std::os::unix::fs::FileExt as _;

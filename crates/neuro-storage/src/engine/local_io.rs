@@ -75,35 +75,16 @@ pub fn read_range(
 }
 
 /// Writes a stream of chunks into a [`LocalSink`] from an offset: chunks are
-/// batched (without copying) into about [`IO_CHUNK`] bytes that blocking
-/// threads write. The first thread starts with the first full batch, so a
-/// small file is opened and written by one blocking call in
-/// [`FileWriter::finish`]; a file of several batches gets up to
-/// [`WRITE_LANES`] threads, which take the batches in turn.
-///
-/// Batches are written with positional writes, so a later batch may land
-/// before an earlier one. Everything handed over is written before
-/// [`FileWriter::finish`] returns; only a process killed in the middle can
-/// leave a hole of at most a few batches below the file's size, and a resumed
-/// download starts below the first hole it finds.
+/// batched (without copying) into about [`IO_CHUNK`] bytes that a blocking
+/// thread writes. The thread starts with the first full batch, so a small file
+/// is opened and written by one blocking call in [`FileWriter::finish`].
 pub struct FileWriter {
     sink: LocalSink,
     pending: Vec<Bytes>,
     pending_len: usize,
     pos: u64,
-    lanes: Vec<Lane>,
-    /// Batches handed to the lanes so far.
-    sent: usize,
+    thread: Option<Writer>,
 }
-
-/// Blocking threads writing one file at once.
-///
-/// Filling the page cache costs the writer most of a download's time: every
-/// new page is allocated, charged and copied into. Two threads do that about
-/// twice as fast as one while the network side keeps up, and even more on a
-/// virtual machine whose idle memory the host takes back, where a first touch
-/// of a page is a fault on the host. More than two did not help on two cores.
-pub const WRITE_LANES: usize = 2;
 
 /// Writes `batch` at `pos`, chunk after chunk.
 fn write_batch(file: &std::fs::File, mut pos: u64, batch: &[Bytes]) -> io::Result<()> {
@@ -114,13 +95,13 @@ fn write_batch(file: &std::fs::File, mut pos: u64, batch: &[Bytes]) -> io::Resul
     Ok(())
 }
 
-/// One blocking thread of a [`FileWriter`].
-struct Lane {
+/// The blocking thread of a [`FileWriter`].
+struct Writer {
     tx: Option<mpsc::Sender<(u64, Vec<Bytes>)>>,
     done: Option<tokio::task::JoinHandle<io::Result<()>>>,
 }
 
-impl Lane {
+impl Writer {
     fn start(sink: LocalSink) -> Self {
         let (tx, mut rx) = mpsc::channel::<(u64, Vec<Bytes>)>(AHEAD);
         let done = tokio::task::spawn_blocking(move || {
@@ -143,28 +124,16 @@ impl Lane {
             Some(done) => done
                 .await
                 .map_err(|e| io::Error::other(format!("file writer failed: {e}")))?,
-            None => Ok(()),
+            None => Err(io::Error::other("the file writer stopped")),
         }
     }
-}
-
-/// Stops every lane (each finishes what it was handed) and returns the first
-/// error.
-async fn join_all(lanes: &mut [Lane]) -> io::Result<()> {
-    let mut first = Ok(());
-    for lane in lanes {
-        let outcome = lane.join().await;
-        if first.is_ok() {
-            first = outcome;
-        }
-    }
-    first
 }
 
 /// How many bytes from the start of `file` are surely written: the offset of
 /// its first hole, which is its size when it has none (or when the file system
 /// cannot tell). A download resumed from a file's size would otherwise keep the
-/// zeros of a hole that an interrupted [`FileWriter`] left below it.
+/// zeros of a hole below it (left by a tool that writes out of order, or in a
+/// sparse copy).
 fn written_prefix(file: &std::fs::File) -> io::Result<u64> {
     let size = file.metadata()?.len();
     match rustix::fs::seek(file, rustix::fs::SeekFrom::Hole(0)) {
@@ -175,9 +144,9 @@ fn written_prefix(file: &std::fs::File) -> io::Result<u64> {
 }
 
 /// Where a download into `sink` that was to resume from `offset` (the local
-/// file's size) starts: below the first hole, when an interrupted
-/// [`FileWriter`] left one. A file that cannot be opened keeps `offset`; the
-/// writer reports why when it opens it.
+/// file's size) starts: below the first hole, if the file has one. A file
+/// that cannot be opened keeps `offset`; the writer reports why when it opens
+/// it.
 pub(crate) async fn resume_point(sink: &LocalSink, offset: u64) -> u64 {
     if offset == 0 {
         return 0;
@@ -198,8 +167,7 @@ impl FileWriter {
             pending: Vec::new(),
             pending_len: 0,
             pos: offset,
-            lanes: Vec::new(),
-            sent: 0,
+            thread: None,
         }
     }
 
@@ -216,22 +184,22 @@ impl FileWriter {
     async fn send(&mut self) -> io::Result<()> {
         let batch = std::mem::take(&mut self.pending);
         let len = std::mem::take(&mut self.pending_len) as u64;
-        let index = self.sent % WRITE_LANES;
-        if index == self.lanes.len() {
-            self.lanes.push(Lane::start(self.sink.clone()));
-        }
-        let sent = match self.lanes.get(index).and_then(|lane| lane.tx.as_ref()) {
+        let sink = &self.sink;
+        let thread = self
+            .thread
+            .get_or_insert_with(|| Writer::start(sink.clone()));
+        let sent = match &thread.tx {
             Some(tx) => tx.send((self.pos, batch)).await.is_ok(),
             None => false,
         };
         if !sent {
-            // A lane stopped: its error says why.
-            return Err(join_all(&mut self.lanes)
+            // The writer stopped: its error says why.
+            return Err(thread
+                .join()
                 .await
                 .err()
                 .unwrap_or_else(|| io::Error::other("the file writer stopped")));
         }
-        self.sent += 1;
         self.pos += len;
         Ok(())
     }
@@ -240,11 +208,11 @@ impl FileWriter {
     /// cache); returns the first error, opening the file included. The file
     /// exists afterwards even when nothing was written.
     pub async fn finish(mut self) -> io::Result<()> {
-        if self.lanes.is_empty() && self.pending_len as u64 <= IN_PLACE_BYTES {
+        if self.thread.is_none() && self.pending_len as u64 <= IN_PLACE_BYTES {
             // A small file: open and write it here (see [`IN_PLACE_BYTES`]).
             return write_batch(&*self.sink.open_blocking()?, self.pos, &self.pending);
         }
-        if self.lanes.is_empty() {
+        if self.thread.is_none() {
             let (sink, pos, batch) = (self.sink, self.pos, self.pending);
             return tokio::task::spawn_blocking(move || {
                 write_batch(&*sink.open_blocking()?, pos, &batch)
@@ -252,12 +220,12 @@ impl FileWriter {
             .await
             .map_err(|e| io::Error::other(format!("file writer failed: {e}")))?;
         }
-        let sent = if self.pending.is_empty() {
-            Ok(())
-        } else {
-            self.send().await
-        };
-        let joined = join_all(&mut self.lanes).await;
-        sent.and(joined)
+        if !self.pending.is_empty() {
+            self.send().await?;
+        }
+        match self.thread.as_mut() {
+            Some(thread) => thread.join().await,
+            None => Ok(()),
+        }
     }
 }

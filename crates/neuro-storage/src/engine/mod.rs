@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 pub use filter::{Filter, Rules};
-pub use local_io::{read_range, FileWriter, IN_PLACE_BYTES, IO_CHUNK, WRITE_LANES};
+pub use local_io::{read_range, FileWriter, IN_PLACE_BYTES, IO_CHUNK};
 pub use options::{TransferOptions, CLI_IGNORE_FILE_NAME, DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY};
 pub use remote::{EntryKind, LocalSink, LocalSource, RemoteEntry, RemoteError, RemoteFs};
 pub(crate) use upload::{local_stamp, remote_stamp};
