@@ -31,6 +31,11 @@ pub(crate) struct BenchArgs {
     /// Runs per scenario and client; the report shows the median.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Unmeasured runs of every side before the measured ones: the first run
+    /// of a scenario also makes its data (a 1 GiB file, an upload to
+    /// download), and the writeback of that slowed whichever run came next.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
     /// Print the results without touching docs/benchmarks.md.
     #[arg(long)]
     no_write: bool,
@@ -206,7 +211,7 @@ pub(crate) fn bench(root: &Path, args: &BenchArgs) -> Result<()> {
                 command,
             });
         }
-        let mut runs = measure(&scenario, &mut sides, args.runs, &env)?.into_iter();
+        let mut runs = measure(&scenario, &mut sides, args, &env)?.into_iter();
         let rust = runs.next().unwrap_or_default();
         let python = script.is_file().then(|| runs.next().unwrap_or_default());
         let floor = scenario
@@ -315,16 +320,27 @@ struct Side {
     command: Command,
 }
 
-/// Runs every side of a scenario `runs` times, taking turns (Rust, Python,
-/// floor, Rust, ...) so that a slow spell of the machine (writeback, the host
-/// reclaiming memory) falls on all of them alike rather than on one side's
-/// runs; returns each side's runs in the order given.
+/// Runs every side of a scenario `args.warmup` times unmeasured, then
+/// `args.runs` times, taking turns (Rust, Python, floor, Rust, ...) so that a
+/// slow spell of the machine (writeback, the host reclaiming memory) falls on
+/// all of them alike rather than on one side's runs; returns each side's
+/// measured runs in the order given.
 fn measure(
     scenario: &Scenario,
     sides: &mut [Side],
-    runs: usize,
+    args: &BenchArgs,
     env: &[(&str, String)],
 ) -> Result<Vec<Runs>> {
+    for i in 1..=args.warmup {
+        for side in sides.iter_mut() {
+            let sample = run_once(scenario, side, env)?;
+            eprintln!(
+                "   {:<6} warm-up {i}/{}: {:.4} s (not counted)",
+                side.client, args.warmup, sample.seconds
+            );
+        }
+    }
+    let runs = args.runs;
     let mut results = vec![Runs::default(); sides.len()];
     for i in 1..=runs {
         for (side, result) in sides.iter_mut().zip(&mut results) {

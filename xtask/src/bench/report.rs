@@ -97,7 +97,8 @@ Written by `cargo xtask bench` (do not edit by hand). Rust is this SDK\n\
 from the conformance venv (`xtask/bench/py/`). Both talk to the same release\n\
 `neuro-local` on the same machine over loopback. Times are medians of the runs\n\
 listed in each scenario's section, in which the sides took turns (Rust,\n\
-Python, floor, Rust, ...); \"Python/Rust\" is how many times faster the\n\
+Python, floor, Rust, ...) after one unmeasured warm-up run each (the first run\n\
+of a scenario also makes its data); \"Python/Rust\" is how many times faster the\n\
 Rust side was. Peak RSS is the `VmHWM` of the process that did the work.\n\
 A scenario may have a floor measured in the same run, such as `cp` of the\n\
 same data on the same disk for transfers; \"Rust/floor\" is how many times\n\
