@@ -27,8 +27,8 @@ pub fn open_in(dir: &Path, mode: u32) -> io::Result<File> {
 ///
 /// Linked by its descriptor (`AT_EMPTY_PATH`), which Linux allows the
 /// process that opened the file since 6.10 (before, only with
-/// `CAP_DAC_READ_SEARCH`); elsewhere through its `/proc/self/fd` link, a
-/// walk through procfs that cost the small uploads measurable time.
+/// `CAP_DAC_READ_SEARCH`); elsewhere through its `/proc/self/fd` link, which
+/// costs every small upload a path walk through procfs.
 pub fn link(file: &File, dst: &Path) -> io::Result<()> {
     match rustix::fs::linkat(file, "", rustix::fs::CWD, dst, AtFlags::EMPTY_PATH) {
         Ok(()) => Ok(()),

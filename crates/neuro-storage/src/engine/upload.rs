@@ -37,7 +37,7 @@ pub(super) async fn list_local(dir: &Path) -> std::io::Result<Vec<LocalChild>> {
             let path = entry.path();
             // Symlinks are followed. Anything else is stat-ed relative to the
             // open directory (`fstatat`), without walking `path` again from
-            // the root: a measurable part of a tree of small files.
+            // the root.
             let meta = match entry.file_type() {
                 Ok(kind) if !kind.is_symlink() => entry.metadata(),
                 _ => std::fs::metadata(&path),
