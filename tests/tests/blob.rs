@@ -537,6 +537,41 @@ async fn client_suite_against_neuro_local() {
     suite_listing(buckets, "suite", &work).await;
     suite_rm(buckets, "suite", &work).await;
     suite_multipart(buckets, "suite", &work).await;
+    multipart_etag(buckets, "suite", &work).await;
+}
+
+/// The multipart object `suite_multipart` left is served with S3's ETag of a
+/// multipart upload: the MD5 of its parts' MD5s, then `-` and their count.
+/// (The parts' MD5s are hashed by neuro-local as it writes them.)
+async fn multipart_etag(buckets: &Buckets, name: &str, work: &Path) {
+    use md5::{Digest as _, Md5};
+
+    let data = std::fs::read(work.join("big.bin")).unwrap();
+    let parts: Vec<&[u8]> = data.chunks(neuro_sdk::blob::PART_SIZE as usize).collect();
+    let mut of_parts = Md5::new();
+    for part in &parts {
+        of_parts.update(Md5::digest(part));
+    }
+    let hex: String = of_parts
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let expected = format!("etag: \"{hex}-{}\"", parts.len());
+    let url = buckets
+        .make_signed_url(
+            &uri(&format!("blob:{name}/data/big.bin")),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let (status, head, body) = plain_exchange(&url).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(body == data, "the object's bytes");
+    assert!(
+        head.to_ascii_lowercase().contains(&expected),
+        "{expected} in {head}"
+    );
 }
 
 /// The same suite against SeaweedFS (an S3 server nobody here wrote),

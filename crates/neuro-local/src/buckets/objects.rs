@@ -12,13 +12,11 @@
 //! the `e_tag` side files are the ones `s3s-fs` keeps, so every other
 //! operation of `s3s-fs` reads what this module writes.
 
-use std::io::Write as _;
-use std::os::unix::fs::{FileExt as _, MetadataExt as _};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine as _;
-use bytes::Bytes;
 use futures::StreamExt as _;
 use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::StreamingBlob;
@@ -38,11 +36,10 @@ mod staging;
 
 use assembly::{Part, Place, Placed, Uploads};
 
+use crate::storage::io::{BlockWriter, Inspect};
+
 /// The content type of objects stored without one (as MinIO answers).
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
-
-/// Bytes gathered before a write is handed to the part's writer thread.
-const WRITE_BATCH: usize = 4 << 20;
 
 /// Every part but the last must be at least this large (S3's rule).
 const MIN_PART_SIZE: u64 = 5 << 20;
@@ -164,6 +161,44 @@ impl Objects {
         .await
     }
 
+    /// Writes the body of a part to `target` (through storage's
+    /// [`BlockWriter`], hashing it on the writer's thread).
+    async fn receive_part(&self, target: &Target, body: &mut StreamingBlob) -> S3Result<Part> {
+        let opened = {
+            let target = target.clone();
+            blocking(move || open_target(&target)).await?
+        };
+        let (file, offset, placed) = opened;
+        let mut writer = BlockWriter::inspected(file, offset, Md5::new());
+        let mut len = 0u64;
+        let mut failure = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    len += chunk.len() as u64;
+                    if let Err(e) = writer.write(chunk).await {
+                        failure = Some(internal(e));
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(s3_error!(IncompleteBody, "{e}"));
+                    break;
+                }
+            }
+        }
+        // Joined even after a failure, so nothing writes to the file later.
+        let md5 = writer.finish().await.map_err(internal);
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        Ok(Part {
+            len,
+            md5: md5?.finalize(),
+            placed,
+        })
+    }
+
     /// Where part `number` of `upload` is, its length and MD5, with the
     /// path of its file or of the assembly file.
     async fn locate(&self, upload: Uuid, number: i32) -> S3Result<(Source, [u8; 16])> {
@@ -239,46 +274,35 @@ async fn blocking<T: Send + 'static>(
         .map_err(internal)
 }
 
-/// Writes the batches received on `batches` to `target`, hashing them;
-/// returns the part (placed in a file, or in the assembly file).
-fn write_part(
-    target: &Target,
-    mut batches: tokio::sync::mpsc::Receiver<Vec<Bytes>>,
-) -> std::io::Result<Part> {
-    let (mut file, start) = match target {
-        Target::File(path) => (std::fs::File::create(path)?, None),
+/// Opens the file a part goes to, with the offset to write it from and how
+/// it is placed once written (blocking).
+fn open_target(target: &Target) -> std::io::Result<(Arc<std::fs::File>, u64, Placed)> {
+    match target {
+        Target::File(path) => {
+            let file = std::fs::File::create(path)?;
+            let inode = file.metadata()?.ino();
+            Ok((Arc::new(file), 0, Placed::File { inode }))
+        }
         Target::Assembly { path, offset } => {
             let file = std::fs::OpenOptions::new()
                 .write(true)
                 .create(true)
                 .truncate(false)
                 .open(path)?;
-            (file, Some(*offset))
-        }
-    };
-    let mut md5 = Md5::new();
-    let mut len = 0u64;
-    while let Some(batch) = batches.blocking_recv() {
-        for chunk in &batch {
-            md5.update(chunk);
-            match start {
-                Some(offset) => file.write_all_at(chunk, offset + len)?,
-                None => file.write_all(chunk)?,
-            }
-            len += chunk.len() as u64;
+            Ok((
+                Arc::new(file),
+                *offset,
+                Placed::Assembly { offset: *offset },
+            ))
         }
     }
-    let placed = match start {
-        Some(offset) => Placed::Assembly { offset },
-        None => Placed::File {
-            inode: file.metadata()?.ino(),
-        },
-    };
-    Ok(Part {
-        len,
-        md5: md5.finalize(),
-        placed,
-    })
+}
+
+/// A part's ETag is the MD5 of its bytes, hashed as they are written.
+impl Inspect for Md5 {
+    fn inspect(&mut self, chunk: &[u8]) {
+        self.update(chunk);
+    }
 }
 
 /// Builds the object from `sources` (in order) as the file `tmp`. It starts
@@ -513,55 +537,21 @@ impl S3 for Objects {
             },
             Place::File => Target::File(self.tmp_path()),
         };
-        let (sender, batches) = tokio::sync::mpsc::channel::<Vec<Bytes>>(2);
-        let writer = {
-            let target = target.clone();
-            tokio::task::spawn_blocking(move || write_part(&target, batches))
-        };
-        let mut batch = Vec::new();
-        let mut batched = 0;
-        let mut failure = None;
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    failure = Some(s3_error!(IncompleteBody, "{e}"));
-                    break;
-                }
-            };
-            batched += chunk.len();
-            batch.push(chunk);
-            if batched >= WRITE_BATCH {
-                batched = 0;
-                let full = std::mem::take(&mut batch);
-                if sender.send(full).await.is_err() {
-                    break;
-                }
-            }
-        }
-        if failure.is_none() && !batch.is_empty() {
-            let _ = sender.send(batch).await;
-        }
-        drop(sender);
-        let written = writer
-            .await
-            .map_err(internal)
-            .and_then(|r| r.map_err(internal));
+        let written = self.receive_part(&target, &mut body).await;
         let written = written.and_then(|part| match declared {
             Some(len) if len != part.len => Err(s3_error!(IncompleteBody)),
             _ => Ok(part),
         });
-        let part = match (failure, written) {
-            (None, Ok(part)) => part,
-            (failure, written) => {
+        let part = match written {
+            Ok(part) => part,
+            Err(e) => {
                 match &target {
                     Target::File(tmp) => {
                         let _ = tokio::fs::remove_file(tmp).await;
                     }
                     Target::Assembly { .. } => self.uploads.release(upload, part_number),
                 }
-                return Err(failure
-                    .unwrap_or_else(|| written.err().unwrap_or_else(|| s3_error!(InternalError))));
+                return Err(e);
             }
         };
         if let Target::File(tmp) = &target {
@@ -715,6 +705,8 @@ impl S3 for Objects {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    use std::os::unix::fs::FileExt as _;
 
     use super::*;
 

@@ -61,28 +61,53 @@ pub(crate) fn read_blocks(
     })
 }
 
+/// What sees every chunk a [`BlockWriter`] writes, on its blocking thread
+/// (a hash of the body, say), and is handed back by [`BlockWriter::finish`].
+pub(crate) trait Inspect: Send + 'static {
+    /// Sees the next `chunk`, in the body's order.
+    fn inspect(&mut self, chunk: &[u8]);
+}
+
+/// Nothing to see.
+impl Inspect for () {
+    fn inspect(&mut self, _chunk: &[u8]) {}
+}
+
 /// Writes a body into a file from an offset: network chunks are batched
-/// (without copying) into about [`BLOCK`] bytes that a blocking thread writes.
-pub(super) struct BlockWriter {
+/// (without copying) into about [`BLOCK`] bytes that a blocking thread writes,
+/// showing each to an [`Inspect`] first.
+pub(crate) struct BlockWriter<I = ()> {
     pending: Vec<Bytes>,
     pending_len: usize,
     pos: u64,
     tx: Option<mpsc::Sender<(u64, Vec<Bytes>)>>,
-    done: Option<tokio::task::JoinHandle<io::Result<()>>>,
+    done: Option<tokio::task::JoinHandle<io::Result<I>>>,
 }
 
 impl BlockWriter {
     /// Writes into `file` from `offset`.
-    pub(super) fn new(file: std::sync::Arc<std::fs::File>, offset: u64) -> Self {
+    pub(crate) fn new(file: std::sync::Arc<std::fs::File>, offset: u64) -> Self {
+        Self::inspected(file, offset, ())
+    }
+}
+
+impl<I: Inspect> BlockWriter<I> {
+    /// Writes into `file` from `offset`, showing every chunk to `inspector`.
+    pub(crate) fn inspected(
+        file: std::sync::Arc<std::fs::File>,
+        offset: u64,
+        mut inspector: I,
+    ) -> Self {
         let (tx, mut rx) = mpsc::channel::<(u64, Vec<Bytes>)>(QUEUE);
         let done = tokio::task::spawn_blocking(move || {
             while let Some((mut pos, batch)) = rx.blocking_recv() {
                 for chunk in batch {
+                    inspector.inspect(&chunk);
                     file.write_all_at(&chunk, pos)?;
                     pos += chunk.len() as u64;
                 }
             }
-            Ok(())
+            Ok(inspector)
         });
         Self {
             pending: Vec::new(),
@@ -94,7 +119,7 @@ impl BlockWriter {
     }
 
     /// Appends `chunk`.
-    pub(super) async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+    pub(crate) async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
         self.pending_len += chunk.len();
         self.pending.push(chunk);
         if self.pending_len >= BLOCK {
@@ -121,7 +146,7 @@ impl BlockWriter {
         Ok(())
     }
 
-    async fn join(&mut self) -> io::Result<()> {
+    async fn join(&mut self) -> io::Result<I> {
         self.tx = None;
         match self.done.take() {
             Some(done) => done.await.map_err(io::Error::other)?,
@@ -129,8 +154,9 @@ impl BlockWriter {
         }
     }
 
-    /// Writes what is left and waits for the disk writes to finish.
-    pub(super) async fn finish(mut self) -> io::Result<()> {
+    /// Writes what is left, waits for the disk writes to finish and gives
+    /// the inspector back.
+    pub(crate) async fn finish(mut self) -> io::Result<I> {
         if !self.pending.is_empty() {
             self.send().await?;
         }

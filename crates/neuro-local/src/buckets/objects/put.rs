@@ -33,6 +33,7 @@ use s3s::crypto::{Checksum as _, Md5};
 use s3s::dto::{ETag, PutObjectInput, PutObjectOutput, Timestamp, TimestampFormat};
 use s3s::{s3_error, S3Request, S3Response, S3Result};
 
+use super::remove_if_present;
 use super::staging::Staging;
 use super::{hex, internal, tmp_in, write_atomic, Objects};
 use crate::unnamed;
@@ -285,12 +286,5 @@ fn link_unnamed(file: &std::fs::File, object: &Path, tmp: &Path) -> std::io::Res
             })
         }
         other => other,
-    }
-}
-
-fn remove_if_present(path: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
     }
 }
