@@ -12,13 +12,13 @@ pub const PREALLOCATE_FROM: u64 = 256 << 10;
 /// without changing the file's size.
 ///
 /// Writing into reserved space skips the file system's delayed-allocation
-/// bookkeeping for every page (on ext4, that cut the system time of a 1 GiB
-/// upload into neuro-local by about a sixth). Reserve only what is already in
-/// hand: space reserved past the end of a file stays allocated until the file
-/// is truncated or removed, so a body that stopped early would leave it
+/// bookkeeping for every page (on ext4, that cut the CPU time neuro-local
+/// spends on a 1 GiB upload by about a seventh). Reserve only what is already
+/// in hand: space reserved past the end of a file stays allocated until the
+/// file is truncated or removed, so a body that stopped early would leave it
 /// behind. A full disk or quota is an error (the write would fail the same
-/// way); a file system that cannot preallocate (FUSE, NFS, special files) is
-/// written as usual.
+/// way); where the file system cannot preallocate (some FUSE and network file
+/// systems, special files), the bytes are written as usual.
 ///
 /// ```
 /// use std::os::unix::fs::FileExt as _;
