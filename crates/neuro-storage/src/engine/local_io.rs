@@ -233,3 +233,39 @@ impl FileWriter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::MetadataExt as _;
+
+    use super::*;
+
+    /// A download written through a [`FileWriter`] in network-sized chunks
+    /// ends byte for byte in the file, and the space reserved for its batches
+    /// is the space its bytes take: none is left past the end of the file.
+    #[tokio::test]
+    async fn writes_the_bytes_and_reserves_only_what_it_writes() -> io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("file-writer-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("download");
+        let body: Vec<u8> = (0..5 * IO_CHUNK + 777).map(|i| (i % 253) as u8).collect();
+        let sink = LocalSink::new(&path, true);
+        let mut writer = FileWriter::new(&sink, 0);
+        for chunk in body.chunks(65_536 + 3) {
+            writer.write(Bytes::copy_from_slice(chunk)).await?;
+        }
+        writer.finish().await?;
+
+        let written = std::fs::read(&path)?;
+        assert!(written == body, "the bytes differ");
+        let meta = std::fs::metadata(&path)?;
+        let allocated = meta.blocks() * 512;
+        let rounded = meta.len().div_ceil(4096) * 4096;
+        assert!(
+            allocated <= rounded + 64 * 1024,
+            "{allocated} bytes allocated for a file of {}",
+            meta.len()
+        );
+        std::fs::remove_dir_all(&dir)
+    }
+}
