@@ -76,15 +76,21 @@ pub fn read_range(
 }
 
 /// Writes a stream of chunks into a [`LocalSink`] from an offset: chunks are
-/// batched (without copying) into about [`IO_CHUNK`] bytes that a blocking
-/// thread writes. The thread starts with the first full batch, so a small file
-/// is opened and written by one blocking call in [`FileWriter::finish`].
+/// batched into about [`IO_CHUNK`] bytes that a blocking thread writes. The
+/// thread starts with the first full batch, so a small file is opened and
+/// written by one blocking call in [`FileWriter::finish`]; the batches after
+/// the first are copies in recycled blocks (see [`FileWriter::write`]).
 pub struct FileWriter {
     sink: LocalSink,
     pending: Vec<Bytes>,
     pending_len: usize,
     pos: u64,
     thread: Option<Writer>,
+    /// Blocks the chunks of a big file are copied into, once its writer
+    /// thread runs (see [`FileWriter::write`]).
+    blocks: Option<BufferPool>,
+    /// The block being filled.
+    block: Vec<u8>,
 }
 
 /// Writes `batch` at `pos`, chunk after chunk, into space reserved for it
@@ -172,15 +178,47 @@ impl FileWriter {
             pending_len: 0,
             pos: offset,
             thread: None,
+            blocks: None,
+            block: Vec::new(),
         }
     }
 
     /// Queues `chunk` after what was written so far.
+    ///
+    /// The first [`IO_CHUNK`] bytes are kept as they come. After that (a big
+    /// file, written by a thread) chunks are copied into a few recycled
+    /// blocks and dropped at once: the network's buffers are then free again
+    /// by its next read and get reused. Kept until the thread has written
+    /// them, they would be replaced by new allocations, which the allocator
+    /// takes from the kernel and gives back, faulting in every page again;
+    /// that cost more than the copy.
     pub async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        self.pending_len += chunk.len();
-        self.pending.push(chunk);
-        if self.pending_len >= IO_CHUNK {
-            self.send().await?;
+        if self.thread.is_none() {
+            self.pending_len += chunk.len();
+            self.pending.push(chunk);
+            if self.pending_len >= IO_CHUNK {
+                self.send().await?;
+            }
+            return Ok(());
+        }
+        let blocks = self
+            .blocks
+            .get_or_insert_with(|| BufferPool::new(IO_CHUNK, AHEAD + 2))
+            .clone();
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if self.block.capacity() == 0 {
+                self.block = blocks.take();
+            }
+            let n = rest.len().min(IO_CHUNK.saturating_sub(self.block.len()));
+            self.block.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.block.len() >= IO_CHUNK {
+                let full = blocks.freeze(std::mem::take(&mut self.block));
+                self.pending_len = full.len();
+                self.pending.push(full);
+                self.send().await?;
+            }
         }
         Ok(())
     }
@@ -224,6 +262,11 @@ impl FileWriter {
             .await
             .map_err(|e| io::Error::other(format!("file writer failed: {e}")))?;
         }
+        if !self.block.is_empty() {
+            let rest = std::mem::take(&mut self.block);
+            self.pending_len = rest.len();
+            self.pending.push(Bytes::from(rest));
+        }
         if !self.pending.is_empty() {
             self.send().await?;
         }
@@ -266,6 +309,33 @@ mod tests {
             "{allocated} bytes allocated for a file of {}",
             meta.len()
         );
+        std::fs::remove_dir_all(&dir)
+    }
+
+    /// Once a big file's thread writes, the chunks handed to
+    /// [`FileWriter::write`] are copied and let go of at once (so the
+    /// network reuses its buffers), and the file still gets every byte.
+    #[tokio::test]
+    async fn lets_go_of_network_chunks_once_a_thread_writes() -> io::Result<()> {
+        let dir = std::env::temp_dir().join(format!("file-writer-copy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("download");
+        let body: Vec<u8> = (0..3 * IO_CHUNK + 12_345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let sink = LocalSink::new(&path, true);
+        let mut writer = FileWriter::new(&sink, 0);
+        let (first, rest) = body.split_at(IO_CHUNK);
+        // A whole batch: the thread starts.
+        writer.write(Bytes::copy_from_slice(first)).await?;
+        for piece in rest.chunks(100_003) {
+            let chunk = Bytes::copy_from_slice(piece);
+            let ours = chunk.clone();
+            writer.write(chunk).await?;
+            assert!(ours.is_unique(), "the writer kept a network chunk");
+        }
+        writer.finish().await?;
+        assert!(std::fs::read(&path)? == body, "the bytes differ");
         std::fs::remove_dir_all(&dir)
     }
 }
