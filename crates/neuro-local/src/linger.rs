@@ -12,7 +12,6 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::Response;
 use http::header::CONTENT_LENGTH;
 use http::StatusCode;
@@ -22,10 +21,11 @@ use http_body_util::BodyExt as _;
 /// handler runs: every JSON request of the platform APIs fits.
 pub const MAX_BUFFERED_BODY: u64 = 1 << 20;
 
-/// The middleware: buffers a body of known length up to [`MAX_BUFFERED_BODY`].
-/// A body that ends early (the client went away) is a `400` without running
-/// the handler, so no half-received body is ever acted on.
-pub async fn read_small_bodies(request: Request, next: Next) -> Response {
+/// Buffers the body of `request` when its `Content-Length` is at most
+/// [`MAX_BUFFERED_BODY`]; other requests pass as they are. A body that ends
+/// early (the client went away) is answered `400` (the `Err`), so no
+/// half-received body is ever acted on.
+pub async fn read_small_body(request: Request) -> Result<Request, Response> {
     let small = request
         .headers()
         .get(CONTENT_LENGTH)
@@ -33,16 +33,14 @@ pub async fn read_small_bodies(request: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|len| len > 0 && len <= MAX_BUFFERED_BODY);
     if !small {
-        return next.run(request).await;
+        return Ok(request);
     }
     let (parts, body) = request.into_parts();
-    let bytes = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
+    match body.collect().await {
+        Ok(collected) => Ok(Request::from_parts(parts, Body::from(collected.to_bytes()))),
         Err(err) => {
             tracing::debug!(%err, "request body ended early");
-            return crate::error::text_response(StatusCode::BAD_REQUEST);
+            Err(crate::error::text_response(StatusCode::BAD_REQUEST))
         }
-    };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    }
 }

@@ -12,8 +12,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse as _, Response};
 use http::StatusCode;
 use s3s::access::{S3Access, S3AccessContext};
@@ -192,21 +191,18 @@ pub fn endpoint(settings: &Settings, db: &Db) -> Option<S3Service> {
     }
 }
 
-/// The middleware routing S3 requests (first path segment `bucket-…`) to
-/// `service`; everything else goes on to the platform's routes.
-pub async fn route(
-    State(service): State<Option<S3Service>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let is_s3 = request
+/// Whether `request` is an S3 request: its first path segment names a
+/// bucket (`bucket-…`).
+pub fn is_s3_request(request: &Request) -> bool {
+    request
         .uri()
         .path()
         .strip_prefix('/')
-        .is_some_and(|p| p.starts_with(BUCKET_PREFIX));
-    if !is_s3 {
-        return next.run(request).await;
-    }
+        .is_some_and(|p| p.starts_with(BUCKET_PREFIX))
+}
+
+/// Answers an S3 request with `service` (`503` without one).
+pub async fn serve(service: Option<&S3Service>, request: Request) -> Response {
     let Some(service) = service else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };

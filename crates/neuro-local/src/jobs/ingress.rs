@@ -10,8 +10,7 @@
 use std::sync::OnceLock;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse as _, Response};
 use http::{header, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -47,20 +46,22 @@ fn job_label(host: &str) -> Option<&str> {
     (domain_ok && !label.is_empty() && !label.contains('.')).then_some(label)
 }
 
-/// Middleware: requests for a job's host go to the job, all others on.
-pub async fn route(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let label = request
+/// The job label of a request for a job's host (see [`HTTP_DOMAIN`]), if it
+/// is one.
+pub fn job_label_of(request: &Request) -> Option<&str> {
+    request
         .headers()
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .and_then(job_label)
-        .map(str::to_owned);
-    match label {
-        None => next.run(request).await,
-        Some(label) => match proxy(&state, &label, request).await {
-            Ok(response) => response,
-            Err(e) => e.into_response(),
-        },
+}
+
+/// Answers a request for the host of the job labelled `label` by proxying it
+/// to the job.
+pub async fn serve(state: &AppState, label: &str, request: Request) -> Response {
+    match proxy(state, label, request).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
     }
 }
 
