@@ -1,12 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bucket;
-pub mod buffers;
 pub mod config;
 pub mod disk;
 pub mod endpoints;
 pub mod error;
-pub mod files;
 pub mod image;
 pub mod jobs;
 pub mod parser;

@@ -2,64 +2,29 @@
 //! positional I/O, a couple of blocks ahead of the socket, so big transfers
 //! cost one system call per block instead of one thread hop per network chunk.
 
-use std::io::{self, Read as _, Seek as _, SeekFrom};
+use std::io;
 use std::os::unix::fs::FileExt as _;
 
 use bytes::Bytes;
 use futures::Stream;
-use neuro_types::buffers::BufferPool;
-use neuro_types::files::preallocate;
+use neuro_io::files::preallocate;
 use tokio::sync::mpsc;
 
 /// Size of each disk read or write.
 pub(super) const BLOCK: usize = 1 << 20;
 /// Blocks queued between the disk and the socket.
 const QUEUE: usize = 2;
-/// Blocks a read keeps for reuse: the queued ones, the one being read and
-/// the one the socket is sending.
-const RECYCLED: usize = QUEUE + 2;
 
-/// Streams `len` bytes of `file` from `offset`, in blocks recycled once sent
-/// (see [`BufferPool`]). A file that ends early ends the stream with an
-/// error, so the response is cut rather than short.
+/// Streams `len` bytes of `file` from `offset` in [`BLOCK`]s, [`QUEUE`]
+/// ahead of the socket (see [`neuro_io::blocks::read_blocks`]). A file that
+/// ends early ends the stream with an error, so the response is cut rather
+/// than short.
 pub(crate) fn read_blocks(
     file: std::fs::File,
     offset: u64,
     len: u64,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + Sync + 'static {
-    let (tx, rx) = mpsc::channel(QUEUE);
-    tokio::task::spawn_blocking(move || {
-        let (mut pos, end) = (offset, offset.saturating_add(len));
-        // This file handle is ours alone: read sequentially from one seek, into
-        // buffers that need no zeroing.
-        if let Err(e) = (&file).seek(SeekFrom::Start(offset)) {
-            let _ = tx.blocking_send(Err(e));
-            return;
-        }
-        let pool = BufferPool::new(BLOCK, RECYCLED);
-        while pos < end {
-            let want = (end - pos).min(BLOCK as u64);
-            let mut block = pool.take();
-            let item = match (&file).take(want).read_to_end(&mut block) {
-                Ok(0) => Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the file shrank while being read",
-                )),
-                Ok(n) => {
-                    pos += n as u64;
-                    Ok(pool.freeze(block))
-                }
-                Err(e) => Err(e),
-            };
-            let stop = item.is_err();
-            if tx.blocking_send(item).is_err() || stop {
-                break;
-            }
-        }
-    });
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
+    neuro_io::blocks::read_blocks(file, offset, len, BLOCK, QUEUE)
 }
 
 /// What sees every chunk a [`BlockWriter`] writes, on its blocking thread

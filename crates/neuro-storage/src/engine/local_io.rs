@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::Stream;
-use neuro_types::buffers::BufferPool;
-use neuro_types::files::preallocate;
+use neuro_io::blocks::read_blocks;
+use neuro_io::buffers::BufferPool;
+use neuro_io::files::preallocate;
 use tokio::sync::mpsc;
 
 use super::remote::{LocalSink, LocalSource};
@@ -29,50 +30,15 @@ pub const IN_PLACE_BYTES: u64 = 64 << 10;
 /// Chunks buffered between the disk and the network.
 const AHEAD: usize = 2;
 
-/// Streams `len` bytes of `src` from `offset`. A file that turns out shorter
-/// than that ends the stream with an `UnexpectedEof` error.
+/// Streams `len` bytes of `src` from `offset`, in [`IO_CHUNK`] blocks read a
+/// few ahead of the network (see [`read_blocks`]). A file that turns out
+/// shorter than that ends the stream with an `UnexpectedEof` error.
 pub fn read_range(
     src: &LocalSource,
     offset: u64,
     len: u64,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(AHEAD);
-    let file = Arc::clone(&src.file);
-    tokio::task::spawn_blocking(move || {
-        // The queued chunks, the one being read and the one being sent.
-        let pool = BufferPool::new(IO_CHUNK, AHEAD + 2);
-        let mut pos = offset;
-        let end = offset.saturating_add(len);
-        while pos < end {
-            let want = usize::try_from(end - pos).map_or(IO_CHUNK, |n| n.min(IO_CHUNK));
-            let mut buf = pool.take();
-            buf.reserve_exact(want);
-            // Into the spare capacity: nothing is zeroed first.
-            let spare = rustix::buffer::spare_capacity(&mut buf);
-            let item = match rustix::io::pread(&*file, spare, pos) {
-                Ok(0) => Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the file became shorter during the upload",
-                )),
-                Ok(n) => {
-                    // A recycled block may have room for more than `want`.
-                    let n = n.min(want);
-                    buf.truncate(n);
-                    pos += n as u64;
-                    Ok(pool.freeze(buf))
-                }
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => Err(e.into()),
-            };
-            let stop = item.is_err();
-            if tx.blocking_send(item).is_err() || stop {
-                break;
-            }
-        }
-    });
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
+    read_blocks(Arc::clone(&src.file), offset, len, IO_CHUNK, AHEAD)
 }
 
 /// Writes a stream of chunks into a [`LocalSink`] from an offset: chunks are

@@ -26,7 +26,7 @@ pub const PREALLOCATE_FROM: u64 = 256 << 10;
 /// let path = std::env::temp_dir().join(format!("prealloc-doc-{}", std::process::id()));
 /// let file = std::fs::File::create(&path)?;
 /// let batch = vec![7u8; 1 << 20];
-/// neuro_types::files::preallocate(&file, 0, batch.len() as u64)?;
+/// neuro_io::files::preallocate(&file, 0, batch.len() as u64)?;
 /// assert_eq!(file.metadata()?.len(), 0); // the size is unchanged ...
 /// file.write_all_at(&batch, 0)?;
 /// assert_eq!(file.metadata()?.len(), 1 << 20); // ... until the bytes are written

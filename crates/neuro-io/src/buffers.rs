@@ -10,7 +10,7 @@
 //! hands it out again.
 //!
 //! ```
-//! use neuro_types::buffers::BufferPool;
+//! use neuro_io::buffers::BufferPool;
 //!
 //! let pool = BufferPool::new(4096, 2);
 //! let mut block = pool.take();
