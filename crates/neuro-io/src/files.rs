@@ -46,6 +46,25 @@ pub fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     }
 }
 
+/// How many bytes of disk `meta`'s file holds past its end (beyond its size
+/// rounded up to 4 KiB pages): space reserved and never written, such as
+/// [`preallocate`] leaves when a caller reserves more than it then writes.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("past-end-doc-{}", std::process::id()));
+/// let file = std::fs::File::create(&path)?;
+/// neuro_io::files::preallocate(&file, 0, 1 << 20)?; // reserved, nothing written
+/// assert!(neuro_io::files::reserved_past_end(&file.metadata()?) >= 1 << 20);
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn reserved_past_end(meta: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+
+    let allocated = meta.blocks() * 512;
+    allocated.saturating_sub(meta.len().div_ceil(4096) * 4096)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -245,8 +245,6 @@ impl FileWriter {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::MetadataExt as _;
-
     use super::*;
 
     /// A download written through a [`FileWriter`] in network-sized chunks
@@ -267,13 +265,10 @@ mod tests {
 
         let written = std::fs::read(&path)?;
         assert!(written == body, "the bytes differ");
-        let meta = std::fs::metadata(&path)?;
-        let allocated = meta.blocks() * 512;
-        let rounded = meta.len().div_ceil(4096) * 4096;
+        let past_end = neuro_io::files::reserved_past_end(&std::fs::metadata(&path)?);
         assert!(
-            allocated <= rounded + 64 * 1024,
-            "{allocated} bytes allocated for a file of {}",
-            meta.len()
+            past_end <= 64 * 1024,
+            "{past_end} bytes reserved past the end"
         );
         std::fs::remove_dir_all(&dir)
     }
