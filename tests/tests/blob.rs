@@ -552,11 +552,7 @@ async fn multipart_etag(buckets: &Buckets, name: &str, work: &Path) {
     for part in &parts {
         of_parts.update(Md5::digest(part));
     }
-    let hex: String = of_parts
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = neuro_local::hex::lower_hex(&of_parts.finalize());
     let expected = format!("etag: \"{hex}-{}\"", parts.len());
     let url = buckets
         .make_signed_url(

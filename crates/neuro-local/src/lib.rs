@@ -10,6 +10,7 @@ pub mod disks;
 pub mod error;
 #[doc(hidden)]
 pub mod examples;
+pub mod hex;
 pub mod jobs;
 pub mod linger;
 pub mod monitoring;

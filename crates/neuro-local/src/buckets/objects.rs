@@ -36,6 +36,7 @@ mod staging;
 
 use assembly::{Part, Place, Placed, Uploads};
 
+use crate::hex::lower_hex;
 use crate::storage::io::{BlockWriter, Inspect};
 
 /// The content type of objects stored without one (as MinIO answers).
@@ -258,10 +259,6 @@ fn internal(e: impl std::fmt::Display) -> S3Error {
 fn range_start(range: &str) -> Option<u64> {
     let (first, _) = range.strip_prefix("bytes ")?.split_once('-')?;
     first.parse().ok()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Runs file work on the blocking pool.
@@ -563,7 +560,7 @@ impl S3 for Objects {
         }
         self.uploads.written(upload, part_number, part);
         Ok(S3Response::new(UploadPartOutput {
-            e_tag: Some(ETag::Strong(hex(&part.md5))),
+            e_tag: Some(ETag::Strong(lower_hex(&part.md5))),
             ..Default::default()
         }))
     }
@@ -618,7 +615,7 @@ impl S3 for Objects {
         for md5 in &md5s {
             etag.update(md5);
         }
-        let e_tag = format!("{}-{}", hex(&etag.finalize()), md5s.len());
+        let e_tag = format!("{}-{}", lower_hex(&etag.finalize()), md5s.len());
         let info_json =
             serde_json::to_vec(&serde_json::json!({ "e_tag": e_tag })).map_err(internal)?;
         let (tmp, info_tmp) = (self.tmp_path(), self.tmp_path());
@@ -692,7 +689,7 @@ impl S3 for Objects {
                 listed.push(ListedPart {
                     part_number: Some(number),
                     size: i64::try_from(part.len).ok(),
-                    e_tag: Some(ETag::Strong(hex(&part.md5))),
+                    e_tag: Some(ETag::Strong(lower_hex(&part.md5))),
                     ..Default::default()
                 });
             }

@@ -4,6 +4,8 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+use crate::hex::lower_hex;
+
 /// A `sha256:<hex>` content digest, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Digest(String);
@@ -87,12 +89,7 @@ impl Hasher {
     /// The digest of everything added.
     pub fn finish(self) -> Digest {
         let sum = self.0.finish();
-        let mut text = String::with_capacity(SHA256.len() + 64);
-        text.push_str(SHA256);
-        for byte in sum.as_ref() {
-            text.push_str(&format!("{byte:02x}"));
-        }
-        Digest(text)
+        Digest(format!("{SHA256}{}", lower_hex(sum.as_ref())))
     }
 }
 

@@ -35,7 +35,8 @@ use s3s::{s3_error, S3Request, S3Response, S3Result};
 
 use super::remove_if_present;
 use super::staging::Staging;
-use super::{hex, internal, tmp_in, write_atomic, Objects};
+use super::{internal, tmp_in, write_atomic, Objects};
+use crate::hex::lower_hex;
 use crate::unnamed;
 
 /// Largest body stored by this module (larger ones stream through `s3s-fs`).
@@ -165,12 +166,12 @@ impl Objects {
         if content.len() != declared {
             return Err(s3_error!(IncompleteBody));
         }
-        let md5 = hex(&md5.finalize());
+        let md5 = lower_hex(&md5.finalize());
         if let Some(expected) = &input.content_md5 {
             let expected = base64::engine::general_purpose::STANDARD
                 .decode(expected)
                 .map_err(|_| s3_error!(InvalidDigest))?;
-            if hex(&expected) != md5 {
+            if lower_hex(&expected) != md5 {
                 return Err(s3_error!(BadDigest, "content_md5 mismatch"));
             }
         }
