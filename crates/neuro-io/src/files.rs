@@ -46,6 +46,32 @@ pub fn preallocate(file: &File, offset: u64, len: u64) -> io::Result<()> {
     }
 }
 
+/// Writes `batch`, chunk after chunk, at `pos` of `file`, into space
+/// reserved for the whole batch first (see [`preallocate`]): how both the
+/// SDK's downloads and neuro-local's uploads put a batch of network chunks on
+/// disk.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("write-batch-doc-{}", std::process::id()));
+/// let file = std::fs::File::create(&path)?;
+/// let batch = [bytes::Bytes::from_static(b"abc"), bytes::Bytes::from_static(b"def")];
+/// neuro_io::files::write_batch(&file, 2, &batch)?;
+/// assert_eq!(std::fs::read(&path)?, b"\0\0abcdef");
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn write_batch(file: &File, mut pos: u64, batch: &[bytes::Bytes]) -> io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
+
+    let len = batch.iter().map(|chunk| chunk.len() as u64).sum();
+    preallocate(file, pos, len)?;
+    for chunk in batch {
+        file.write_all_at(chunk, pos)?;
+        pos += chunk.len() as u64;
+    }
+    Ok(())
+}
+
 /// How many bytes of disk `meta`'s file holds past its end (beyond its size
 /// rounded up to 4 KiB pages): space reserved and never written, such as
 /// [`preallocate`] leaves when a caller reserves more than it then writes.

@@ -3,11 +3,10 @@
 //! cost one system call per block instead of one thread hop per network chunk.
 
 use std::io;
-use std::os::unix::fs::FileExt as _;
 
 use bytes::Bytes;
 use futures::Stream;
-use neuro_io::files::preallocate;
+use neuro_io::files::write_batch;
 use tokio::sync::mpsc;
 
 /// Size of each disk read or write.
@@ -41,7 +40,7 @@ impl Inspect for () {
 
 /// Writes a body into a file from an offset: network chunks are batched
 /// (without copying) into about [`BLOCK`] bytes that a blocking thread
-/// reserves on disk ([`preallocate`]) and writes, showing each chunk to an
+/// reserves on disk and writes ([`write_batch`]), showing each chunk to an
 /// [`Inspect`] first.
 pub(crate) struct BlockWriter<I = ()> {
     pending: Vec<Bytes>,
@@ -67,14 +66,11 @@ impl<I: Inspect> BlockWriter<I> {
     ) -> Self {
         let (tx, mut rx) = mpsc::channel::<(u64, Vec<Bytes>)>(QUEUE);
         let done = tokio::task::spawn_blocking(move || {
-            while let Some((mut pos, batch)) = rx.blocking_recv() {
-                let len: u64 = batch.iter().map(|chunk| chunk.len() as u64).sum();
-                preallocate(&file, pos, len)?;
-                for chunk in batch {
-                    inspector.inspect(&chunk);
-                    file.write_all_at(&chunk, pos)?;
-                    pos += chunk.len() as u64;
+            while let Some((pos, batch)) = rx.blocking_recv() {
+                for chunk in &batch {
+                    inspector.inspect(chunk);
                 }
+                write_batch(&file, pos, &batch)?;
             }
             Ok(inspector)
         });

@@ -3,14 +3,13 @@
 //! whatever the file size.
 
 use std::io;
-use std::os::unix::fs::FileExt as _;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::Stream;
 use neuro_io::blocks::read_blocks;
 use neuro_io::buffers::BufferPool;
-use neuro_io::files::preallocate;
+use neuro_io::files::write_batch;
 use tokio::sync::mpsc;
 
 use super::remote::{LocalSink, LocalSource};
@@ -57,18 +56,6 @@ pub struct FileWriter {
     blocks: Option<BufferPool>,
     /// The block being filled.
     block: Vec<u8>,
-}
-
-/// Writes `batch` at `pos`, chunk after chunk, into space reserved for it
-/// first (see [`preallocate`]).
-fn write_batch(file: &std::fs::File, mut pos: u64, batch: &[Bytes]) -> io::Result<()> {
-    let len = batch.iter().map(|chunk| chunk.len() as u64).sum();
-    preallocate(file, pos, len)?;
-    for chunk in batch {
-        file.write_all_at(chunk, pos)?;
-        pos += chunk.len() as u64;
-    }
-    Ok(())
 }
 
 /// The blocking thread of a [`FileWriter`].
